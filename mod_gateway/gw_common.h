@@ -1,0 +1,31 @@
+/*
+ * gw_common.h -- the private header every L1/L2 file of mod_gateway
+ * includes: httpd/APR headers, the module declaration for APLOG_USE_MODULE,
+ * and version constants. L0 files (gw_http, gw_envname, gw_path, gw_opts,
+ * gw_wire) must not include it.
+ */
+#ifndef GW_COMMON_H
+#define GW_COMMON_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "ap_mpm.h"
+#include "apr_strings.h"
+#include "apr_tables.h"
+
+#define GW_VERSION_STRING "0.1.0"
+#define GW_HANDLER_NAME   "gateway-script"
+
+extern module AP_MODULE_DECLARE_DATA gateway_module;
+
+/* mod_gateway.c defines the module record, which declares the log index
+ * itself. */
+#ifndef GW_MODULE_RECORD
+APLOG_USE_MODULE(gateway);
+#endif
+
+#endif /* GW_COMMON_H */

@@ -1,0 +1,89 @@
+/*
+ * gw_handler.c -- the gateway-script handler: checks the target, resolves
+ * the options of the request and hands it to embedded mode or to a daemon
+ * process group.
+ *
+ * L1, Apache children only.
+ */
+#include "gw_handler.h"
+#include "gw_alias.h"
+#include "gw_environ.h"
+#include "gw_embed.h"
+#include "gw_log.h"
+#include "gw_python.h"
+
+#define PICK_PTR(f, dflt) \
+    (a && a->opts.f ? a->opts.f : d->opts.f ? d->opts.f : (dflt))
+#define PICK_INT(f, dflt) \
+    (a && a->opts.f != GW_UNSET ? a->opts.f \
+     : d->opts.f != GW_UNSET ? d->opts.f : (dflt))
+
+void gw_handler_effective(request_rec *r, gw_effective_t *eff)
+{
+    const gw_alias_t *a = gw_alias_of(r);
+    const gw_dir_conf_t *d = gw_config_dir(r);
+
+    eff->process_group = PICK_PTR(process_group, "");
+    eff->application_group = PICK_PTR(application_group, "%{RESOURCE}");
+    eff->callable_object = PICK_PTR(callable_object, "application");
+    eff->pass_authorization = PICK_INT(pass_authorization, 0);
+    eff->script_reloading = PICK_INT(script_reloading, 1);
+}
+
+/* The target must be a regular file; a handler mapping (not an alias) also
+ * needs Options ExecCGI, as for CGI scripts, so that AddHandler in a
+ * writable directory cannot turn uploads into code. */
+static int check_target(request_rec *r)
+{
+    if (gw_alias_of(r) == NULL && !(ap_allow_options(r) & OPT_EXECCGI)) {
+        GW_LOG_R(APLOG_ERR, 0, r, "GW0209", "Options ExecCGI is off in this "
+                 "directory: %s", r->filename);
+        return HTTP_FORBIDDEN;
+    }
+    if (r->finfo.filetype == APR_NOFILE) {
+        GW_LOG_R(APLOG_INFO, 0, r, "GW0208", "WSGI script not found or "
+                 "unable to stat: %s", r->filename);
+        return HTTP_NOT_FOUND;
+    }
+    if (r->finfo.filetype != APR_REG) {
+        GW_LOG_R(APLOG_ERR, 0, r, "GW0208", "WSGI script is not a regular "
+                 "file: %s", r->filename);
+        return HTTP_FORBIDDEN;
+    }
+    return OK;
+}
+
+int gw_handler(request_rec *r)
+{
+    gw_effective_t eff;
+    const char *script_name, *request_id;
+    apr_array_header_t *env;
+    int status;
+
+    if (r->handler == NULL || strcmp(r->handler, GW_HANDLER_NAME) != 0) {
+        return DECLINED;
+    }
+    if ((status = check_target(r)) != OK) {
+        return status;
+    }
+    gw_handler_effective(r, &eff);
+    request_id = gw_environ_request_id(r);
+    if (*eff.process_group) {
+        GW_LOG_R(APLOG_ERR, 0, r, "GW0210", "[%s] process group '%s' is not "
+                 "available: daemon mode is not built into this version",
+                 request_id, eff.process_group);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!gw_python_ready()) {
+        GW_LOG_R(APLOG_ERR, 0, r, "GW0211", "[%s] embedded mode is not "
+                 "available in this child (GatewayRestrictEmbedded On, or "
+                 "Python failed to start: see GW0101): %s", request_id,
+                 r->filename);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    script_name = gw_environ_script_name(r);
+    eff.application_group = gw_environ_app_group(r, eff.application_group,
+                                                 script_name);
+    env = gw_environ_build(r, &eff, script_name, request_id);
+    return gw_embed_handle(r, &eff, env, request_id);
+}

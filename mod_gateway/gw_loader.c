@@ -1,0 +1,145 @@
+/*
+ * gw_loader.c -- WSGI script files as modules.
+ *
+ * L2, GIL held on entry. A script is compiled and executed as a module
+ * named "_gateway_<hash of path>" in the interpreter of its application
+ * group, and cached there with the mtime it had. Loading is serialised per
+ * interpreter (the module body may release the GIL, and two threads must
+ * not import the same script at once); the lock is taken with the GIL
+ * released so it cannot deadlock against a thread that holds the GIL.
+ */
+#include "gw_loader.h"
+
+#include "apr_strings.h"
+
+/* FNV-1a, 64 bits: module names only need to be distinct per path. */
+static apr_uint64_t path_hash(const char *s)
+{
+    apr_uint64_t h = APR_UINT64_C(14695981039346656037);
+
+    for (; *s; s++) {
+        h = (h ^ (unsigned char)*s) * APR_UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+/* NEW ref: the source compiled with the file's own coding cookie. */
+static PyObject *compile_file(const char *path)
+{
+    PyObject *io = NULL, *f = NULL, *src = NULL, *code = NULL;
+    PyObject *builtins = PyEval_GetBuiltins(); /* BORROWED */
+    PyObject *compile = builtins ? PyDict_GetItemString(builtins, "compile")
+                                 : NULL; /* BORROWED */
+
+    if (compile == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "builtins.compile is missing");
+        return NULL;
+    }
+    if ((io = PyImport_ImportModule("io")) == NULL
+        || (f = PyObject_CallMethod(io, "open", "ss", path, "rb")) == NULL) {
+        goto done;
+    }
+    src = PyObject_CallMethod(f, "read", NULL);
+    Py_XDECREF(PyObject_CallMethod(f, "close", NULL));
+    if (src) {
+        code = PyObject_CallFunction(compile, "Oss", src, path, "exec");
+    }
+done:
+    Py_XDECREF(io);
+    Py_XDECREF(f);
+    Py_XDECREF(src);
+    return code;
+}
+
+/* NEW ref: a fresh module for the script, registered in sys.modules
+ * while its body runs (so pickling and self-imports work). */
+static PyObject *exec_script(const char *path)
+{
+    char name[40];
+    PyObject *code = NULL, *mod = NULL, *modules = PyImport_GetModuleDict();
+    PyObject *d, *r;
+
+    apr_snprintf(name, sizeof(name), "_gateway_%016" APR_UINT64_T_HEX_FMT,
+                 path_hash(path));
+    if ((code = compile_file(path)) == NULL
+        || (mod = PyModule_New(name)) == NULL) {
+        goto fail;
+    }
+    d = PyModule_GetDict(mod); /* BORROWED */
+    if (PyModule_AddStringConstant(mod, "__file__", path) < 0
+        || PyDict_SetItemString(d, "__builtins__", PyEval_GetBuiltins()) < 0
+        || PyDict_SetItemString(modules, name, mod) < 0) {
+        goto fail;
+    }
+    r = PyEval_EvalCode(code, d, d);
+    if (r == NULL) {
+        PyObject *t, *v, *tb;
+
+        PyErr_Fetch(&t, &v, &tb);
+        PyDict_DelItemString(modules, name);
+        PyErr_Clear();
+        PyErr_Restore(t, v, tb);
+        goto fail;
+    }
+    Py_DECREF(r);
+    Py_DECREF(code);
+    return mod;
+fail:
+    Py_XDECREF(code);
+    Py_XDECREF(mod);
+    return NULL;
+}
+
+/* BORROWED from the cache: the module for path, loaded or reloaded as
+ * needed. Called with the interpreter's load lock held. */
+static PyObject *cached_module(PyObject *cache, const char *path,
+                               apr_time_t mtime, int reload)
+{
+    PyObject *key = PyUnicode_DecodeFSDefault(path), *entry, *mod, *pair;
+
+    if (key == NULL) {
+        return NULL;
+    }
+    entry = PyDict_GetItemWithError(cache, key); /* BORROWED */
+    if (entry) {
+        long long seen = PyLong_AsLongLong(PyTuple_GET_ITEM(entry, 1));
+
+        if (!reload || seen == (long long)mtime) {
+            Py_DECREF(key);
+            return PyTuple_GET_ITEM(entry, 0);
+        }
+    }
+    else if (PyErr_Occurred()) {
+        Py_DECREF(key);
+        return NULL;
+    }
+    mod = exec_script(path);
+    pair = mod ? Py_BuildValue("(NL)", mod, (long long)mtime) : NULL;
+    if (pair == NULL || PyDict_SetItem(cache, key, pair) < 0) {
+        Py_XDECREF(pair);
+        Py_DECREF(key);
+        return NULL;
+    }
+    mod = PyTuple_GET_ITEM(pair, 0); /* the cache keeps pair alive */
+    Py_DECREF(pair);
+    Py_DECREF(key);
+    return mod;
+}
+
+PyObject *gw_loader_app(gw_interp_t *interp, const char *path,
+                        apr_time_t mtime, int reload, const char *callable)
+{
+    PyObject *mod, *app;
+
+    GW_PY_BLOCKING(gw_interp_lock(interp));
+    mod = cached_module(gw_interp_cache(interp), path, mtime, reload);
+    app = mod ? PyObject_GetAttrString(mod, callable) : NULL;
+    gw_interp_unlock(interp);
+    if (mod && app == NULL && PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_LookupError, "the WSGI script '%s' defines no "
+                     "callable '%s' (set GatewayCallableObject or the "
+                     "callable-object= option)", path, callable);
+    }
+    return app;
+}

@@ -1,0 +1,20 @@
+/*
+ * gw_loader.h -- loads a WSGI script file as a module of its interpreter
+ * and finds its callable; reloads it when the file changed.
+ *
+ * L2, GIL held (with a thread state of interp).
+ */
+#ifndef GW_LOADER_H
+#define GW_LOADER_H
+
+#include <Python.h>
+#include "gw_python.h"
+#include "apr_time.h"
+
+/* NEW ref to the callable, or NULL with a Python exception set.
+ * mtime is the file's modification time as the caller saw it (Apache has
+ * stat()ed it already); with reload set, a different mtime re-imports. */
+PyObject *gw_loader_app(gw_interp_t *interp, const char *path,
+                        apr_time_t mtime, int reload, const char *callable);
+
+#endif /* GW_LOADER_H */

@@ -1,0 +1,395 @@
+/*
+ * gw_python.c -- the Python runtime of one process.
+ *
+ * L2. Runs in an Apache child or a daemon, never in the Apache parent.
+ * Interpreters are created lazily, one per application group, and live as
+ * long as the process. Each thread keeps one thread state per interpreter
+ * for its whole life, so threading.local data survives between requests.
+ */
+#include "gw_python.h"
+#include "gw_pylog.h"
+#include "gw_adapter.h"
+
+#include "apr_hash.h"
+#include "apr_strings.h"
+#include "apr_thread_mutex.h"
+#include "httpd.h"
+#include "http_log.h"
+#include <unistd.h>
+#include <sys/stat.h>
+
+/* Environ keys cached per interpreter; beyond this, keys a client invents
+ * (header names) are built per request instead of growing the cache. */
+#define GW_KEY_CACHE_MAX 512
+
+struct gw_interp {
+    const char *name;
+    int index;                 /* slot in each thread's state table */
+    PyInterpreterState *interp;
+    PyObject *cache;           /* dict: script path -> loaded script */
+    apr_hash_t *keys;          /* environ key bytes -> interned str */
+    apr_pool_t *pool;
+    apr_thread_mutex_t *load_lock;
+};
+
+static struct {
+    int ready;
+    gw_python_config_t cfg;
+    apr_pool_t *pool;
+    apr_thread_mutex_t *lock;  /* guards interps and count */
+    apr_hash_t *interps;       /* name -> gw_interp_t */
+    int count;
+    gw_interp_t *main;
+    PyThreadState *main_tstate;
+} gw_py;
+
+/* This thread's thread states, indexed by gw_interp_t.index. */
+static __thread PyThreadState **thread_states;
+static __thread int thread_nstates;
+
+int gw_python_ready(void)
+{
+    return gw_py.ready;
+}
+
+const gw_python_config_t *gw_python_config(void)
+{
+    return &gw_py.cfg;
+}
+
+void gw_python_log(int level, const char *msg)
+{
+    if (PyGILState_Check()) {
+        GW_PY_BLOCKING(gw_py.cfg.log(level, msg));
+    }
+    else {
+        gw_py.cfg.log(level, msg);
+    }
+}
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0;
+}
+
+/* A virtualenv is found from the executable (pyvenv.cfg beside bin/), so
+ * for one we set the program name; a plain prefix is set as home. */
+static PyStatus config_home(PyConfig *c, const char *home, apr_pool_t *p)
+{
+    if (home == NULL) {
+        return PyConfig_SetBytesString(c, &c->program_name,
+                                       GW_PYTHON_EXECUTABLE);
+    }
+    if (file_exists(apr_pstrcat(p, home, "/pyvenv.cfg", NULL))) {
+        return PyConfig_SetBytesString(c, &c->program_name,
+                                       apr_pstrcat(p, home, "/bin/python3",
+                                                   NULL));
+    }
+    return PyConfig_SetBytesString(c, &c->home, home);
+}
+
+static apr_status_t start_runtime(apr_pool_t *p)
+{
+    PyConfig c;
+    PyStatus st;
+
+    PyConfig_InitPythonConfig(&c);
+    /* Apache owns the signals of this process. */
+    c.install_signal_handlers = 0;
+    c.parse_argv = 0;
+    st = config_home(&c, gw_py.cfg.python_home, p);
+    if (!PyStatus_Exception(st)) {
+        st = Py_InitializeFromConfig(&c);
+    }
+    PyConfig_Clear(&c);
+    if (PyStatus_Exception(st)) {
+        gw_py.cfg.log(APLOG_CRIT, apr_psprintf(p, "GW0101: Python failed to "
+                      "start (%s%s%s); check GatewayPythonHome",
+                      st.func ? st.func : "", st.func ? ": " : "",
+                      st.err_msg ? st.err_msg : "unknown error"));
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t finalize(void *data);
+
+static gw_interp_t *new_interp(const char *name);
+static int register_interp(gw_interp_t *interp, PyThreadState *ts);
+
+apr_status_t gw_python_init(apr_pool_t *pool, const gw_python_config_t *cfg)
+{
+    apr_status_t rv;
+    gw_interp_t *main_interp;
+
+    gw_py.cfg = *cfg;
+    gw_py.pool = pool;
+    gw_py.interps = apr_hash_make(pool);
+    rv = apr_thread_mutex_create(&gw_py.lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    if (rv != APR_SUCCESS || (rv = start_runtime(pool)) != APR_SUCCESS) {
+        return rv;
+    }
+    /* The initialising thread keeps the state Python started with. */
+    gw_py.main_tstate = PyThreadState_Get();
+    main_interp = new_interp("");
+    if (register_interp(main_interp, gw_py.main_tstate) < 0) {
+        gw_py.cfg.log(APLOG_CRIT, "GW0102: cannot set up the main Python "
+                      "interpreter (sys.path or sys.stdout/stderr)");
+        PyErr_Print();
+        PyEval_SaveThread();
+        return APR_EGENERAL;
+    }
+    gw_py.main = main_interp;
+    gw_py.ready = 1;
+    PyEval_SaveThread();
+    apr_pool_cleanup_register(pool, NULL, finalize, apr_pool_cleanup_null);
+    return APR_SUCCESS;
+}
+
+/* ---- interpreters -------------------------------------------------- */
+
+/* Grows this thread's table so interp has a slot. */
+static int thread_state_slot(gw_interp_t *interp)
+{
+    int n = interp->index + 8;
+    PyThreadState **t = realloc(thread_states, n * sizeof(*t));
+
+    if (t == NULL) {
+        return -1;
+    }
+    memset(t + thread_nstates, 0, (n - thread_nstates) * sizeof(*t));
+    thread_states = t;
+    thread_nstates = n;
+    return 0;
+}
+
+/* This thread's state for interp, created on first use. */
+static PyThreadState *thread_state(gw_interp_t *interp)
+{
+    if (interp->index >= thread_nstates && thread_state_slot(interp) < 0) {
+        return NULL;
+    }
+    if (thread_states[interp->index] == NULL) {
+        thread_states[interp->index] = PyThreadState_New(interp->interp);
+    }
+    return thread_states[interp->index];
+}
+
+/* GIL: held, in the new interpreter. sys.path additions and the output
+ * streams; returns -1 with a Python exception set. */
+static int setup_interp(gw_interp_t *interp)
+{
+    const apr_array_header_t *pp = gw_py.cfg.python_path;
+    PyObject *site = NULL, *r = NULL, *out = NULL, *errs = NULL;
+    int i, rc = -1;
+
+    interp->cache = PyDict_New();
+    if (interp->cache == NULL || (site = PyImport_ImportModule("site")) == NULL) {
+        goto fail;
+    }
+    for (i = 0; pp && i < pp->nelts; i++) {
+        r = PyObject_CallMethod(site, "addsitedir", "s",
+                                APR_ARRAY_IDX(pp, i, const char *));
+        if (r == NULL) {
+            goto fail;
+        }
+        Py_CLEAR(r);
+    }
+    out = gw_pylog_new(NULL, APLOG_ERR, "stdout");
+    errs = gw_pylog_new(NULL, APLOG_ERR, "stderr");
+    if (out == NULL || errs == NULL || PySys_SetObject("stdout", out) < 0
+        || PySys_SetObject("stderr", errs) < 0) {
+        goto fail;
+    }
+    if (gw_adapter_init_interp() < 0) {
+        goto fail;
+    }
+    rc = 0;
+fail:
+    Py_XDECREF(site);
+    Py_XDECREF(out);
+    Py_XDECREF(errs);
+    return rc;
+}
+
+static gw_interp_t *new_interp(const char *name)
+{
+    apr_pool_t *p;
+    gw_interp_t *interp;
+
+    apr_pool_create(&p, gw_py.pool);
+    apr_pool_tag(p, "gw_interp");
+    interp = apr_pcalloc(p, sizeof(*interp));
+    interp->pool = p;
+    interp->name = apr_pstrdup(p, name);
+    interp->index = gw_py.count;
+    interp->keys = apr_hash_make(p);
+    apr_thread_mutex_create(&interp->load_lock, APR_THREAD_MUTEX_DEFAULT, p);
+    return interp;
+}
+
+/* GIL: held, by ts, a state of interp's new interpreter. Records ts as
+ * this thread's state and sets the interpreter up. Registry lock held
+ * (or single-threaded start-up). */
+static int register_interp(gw_interp_t *interp, PyThreadState *ts)
+{
+    interp->interp = ts->interp;
+    if (interp->index >= thread_nstates && thread_state_slot(interp) < 0) {
+        return -1;
+    }
+    thread_states[interp->index] = ts;
+    if (setup_interp(interp) < 0) {
+        return -1;
+    }
+    gw_py.count++;
+    apr_hash_set(gw_py.interps, interp->name, APR_HASH_KEY_STRING, interp);
+    return 0;
+}
+
+/* Registry lock held, GIL not held. On success the GIL is held by this
+ * thread's state of the new sub-interpreter. */
+static gw_interp_t *create_interp(const char *name, const char **err)
+{
+    gw_interp_t *interp = new_interp(name);
+    PyThreadState *ts;
+
+    PyEval_RestoreThread(thread_state(gw_py.main));
+    ts = Py_NewInterpreter();
+    if (ts == NULL) {
+        PyEval_SaveThread();
+        *err = "Py_NewInterpreter failed";
+        return NULL;
+    }
+    if (register_interp(interp, ts) < 0) {
+        *err = "setting up sys.path or sys.stdout/stderr raised";
+        PyErr_Print();
+        PyEval_SaveThread();
+        return NULL;
+    }
+    return interp;
+}
+
+gw_interp_t *gw_python_acquire(const char *name, const char **err)
+{
+    gw_interp_t *interp;
+    PyThreadState *ts;
+
+    apr_thread_mutex_lock(gw_py.lock);
+    interp = apr_hash_get(gw_py.interps, name, APR_HASH_KEY_STRING);
+    if (interp == NULL) {
+        interp = create_interp(name, err);
+        apr_thread_mutex_unlock(gw_py.lock);
+        return interp;
+    }
+    apr_thread_mutex_unlock(gw_py.lock);
+    ts = thread_state(interp);
+    if (ts == NULL) {
+        *err = "cannot create a Python thread state";
+        return NULL;
+    }
+    PyEval_RestoreThread(ts);
+    return interp;
+}
+
+void gw_python_release(gw_interp_t *interp)
+{
+    PyEval_SaveThread();
+}
+
+PyObject *gw_interp_cache(gw_interp_t *interp)
+{
+    return interp->cache;
+}
+
+const char *gw_interp_name(gw_interp_t *interp)
+{
+    return interp->name;
+}
+
+void gw_interp_lock(gw_interp_t *interp)
+{
+    apr_thread_mutex_lock(interp->load_lock);
+}
+
+void gw_interp_unlock(gw_interp_t *interp)
+{
+    apr_thread_mutex_unlock(interp->load_lock);
+}
+
+/* GIL: held. NEW ref: the str for an environ key, interned and cached per
+ * interpreter. The cache is bounded: past GW_KEY_CACHE_MAX, keys a client
+ * invents (header names) are built per request instead. */
+PyObject *gw_interp_key(gw_interp_t *interp, const char *key, size_t len)
+{
+    PyObject *k = apr_hash_get(interp->keys, key, len);
+
+    if (k) {
+        return Py_NewRef(k);
+    }
+    k = PyUnicode_DecodeLatin1(key, len, NULL);
+    if (k == NULL) {
+        return NULL;
+    }
+    PyUnicode_InternInPlace(&k);
+    if (apr_hash_count(interp->keys) < GW_KEY_CACHE_MAX) {
+        /* The cache holds its own reference for the interpreter's life. */
+        apr_hash_set(interp->keys, apr_pstrmemdup(interp->pool, key, len),
+                     len, Py_NewRef(k));
+    }
+    return k;
+}
+
+/* ---- shutdown ------------------------------------------------------ */
+
+/* GIL: held by keep. Py_EndInterpreter and Py_FinalizeEx refuse to run
+ * while other thread states exist; worker threads have been joined by the
+ * time the process pool is destroyed, so their states are idle. */
+static void drop_other_states(PyThreadState *keep)
+{
+    PyThreadState *t = PyInterpreterState_ThreadHead(keep->interp);
+
+    while (t) {
+        PyThreadState *next = PyThreadState_Next(t);
+
+        if (t != keep) {
+            PyThreadState_Clear(t);
+            PyThreadState_Delete(t);
+        }
+        t = next;
+    }
+}
+
+/* Pool cleanup, GIL not held: atexit handlers run in every interpreter
+ * (sub-interpreters first), then the runtime stops. */
+static apr_status_t finalize(void *data)
+{
+    apr_hash_index_t *hi;
+
+    if (!gw_py.ready) {
+        return APR_SUCCESS;
+    }
+    gw_py.ready = 0;
+    PyEval_RestoreThread(gw_py.main_tstate);
+    for (hi = apr_hash_first(gw_py.pool, gw_py.interps); hi;
+         hi = apr_hash_next(hi)) {
+        gw_interp_t *interp = apr_hash_this_val(hi);
+        PyThreadState *ts;
+
+        if (interp == gw_py.main) {
+            continue;
+        }
+        ts = thread_state(interp);
+        PyThreadState_Swap(ts);
+        drop_other_states(ts);
+        Py_EndInterpreter(ts);
+        PyThreadState_Swap(gw_py.main_tstate);
+    }
+    drop_other_states(gw_py.main_tstate);
+    Py_FinalizeEx();
+    free(thread_states);
+    thread_states = NULL;
+    thread_nstates = 0;
+    return APR_SUCCESS;
+}

@@ -1,0 +1,67 @@
+/*
+ * gw_python.h -- the Python runtime of one process: initialisation,
+ * interpreters (application groups), per-thread thread states, the GIL.
+ *
+ * L2. Runs in an Apache child (embedded mode) or in a daemon after it has
+ * dropped privileges; never in the Apache parent.
+ */
+#ifndef GW_PYTHON_H
+#define GW_PYTHON_H
+
+#include <Python.h>
+#include "apr_pools.h"
+#include "apr_tables.h"
+
+typedef struct gw_interp gw_interp_t;
+
+typedef struct {
+    const char *python_home;         /* NULL: the built-in prefix */
+    apr_array_header_t *python_path; /* const char *: site.addsitedir */
+    int multithread;                 /* for wsgi.multithread */
+    int multiprocess;                /* for wsgi.multiprocess */
+    /* Where output that belongs to no request goes (sys.stderr outside a
+     * request, interpreter start-up errors). GIL: not held. */
+    void (*log)(int level, const char *msg);
+} gw_python_config_t;
+
+/* GIL: not held, and not held on return. Starts Python in this process;
+ * the finaliser (atexit in every interpreter, then Py_FinalizeEx) is a
+ * cleanup of pool. Returns APR_SUCCESS or an error already logged. */
+apr_status_t gw_python_init(apr_pool_t *pool, const gw_python_config_t *cfg);
+
+/* 1 once gw_python_init succeeded. */
+int gw_python_ready(void);
+
+const gw_python_config_t *gw_python_config(void);
+
+/* GIL: not held -> held, with this thread's thread state of the named
+ * interpreter ("" is the main one), created on first use. Returns NULL
+ * (GIL not held) when the interpreter cannot be created; *err says why. */
+gw_interp_t *gw_python_acquire(const char *name, const char **err);
+
+/* GIL: held -> released. */
+void gw_python_release(gw_interp_t *interp);
+
+/* Per-interpreter state, BORROWED. GIL: held. */
+PyObject *gw_interp_cache(gw_interp_t *interp);  /* path -> loaded script */
+/* NEW ref: interned str for an environ key. */
+PyObject *gw_interp_key(gw_interp_t *interp, const char *key, size_t len);
+const char *gw_interp_name(gw_interp_t *interp);
+/* Serialises script loading within one interpreter; taken with the GIL
+ * released (see gw_loader.c). */
+void gw_interp_lock(gw_interp_t *interp);
+void gw_interp_unlock(gw_interp_t *interp);
+
+/* Log a line outside any request. GIL: either; released around the
+ * write when held. */
+void gw_python_log(int level, const char *msg);
+
+/* Run stmt with the GIL released (around every blocking call). */
+#define GW_PY_BLOCKING(stmt) \
+    do { \
+        PyThreadState *gw_save_ = PyEval_SaveThread(); \
+        stmt; \
+        PyEval_RestoreThread(gw_save_); \
+    } while (0)
+
+#endif /* GW_PYTHON_H */

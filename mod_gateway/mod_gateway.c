@@ -1,0 +1,55 @@
+/*
+ * mod_gateway.c -- the module record, the command table and the hooks.
+ * Everything else lives in gw_*.c, one subsystem per file.
+ */
+#define GW_MODULE_RECORD
+#include "gw_common.h"
+#include "gw_config.h"
+#include "gw_alias.h"
+#include "gw_handler.h"
+#include "gw_embed.h"
+#include "gw_log.h"
+
+#include <Python.h>
+
+static int gw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                          apr_pool_t *ptemp, server_rec *s)
+{
+    ap_add_version_component(pconf, "mod_gateway/" GW_VERSION_STRING);
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        GW_LOG_S(APLOG_INFO, 0, s, "GW0001", "mod_gateway %s, built for "
+                 "Python %s", GW_VERSION_STRING, PY_VERSION);
+    }
+    return OK;
+}
+
+static void gw_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    gw_embed_child_init(pchild, s);
+}
+
+static void gw_register_hooks(apr_pool_t *p)
+{
+    /* After mod_alias, so `Alias /static ...` beats `GatewayScriptAlias /`,
+     * and before the modules that map URLs to user directories. */
+    static const char *const after[] = { "mod_alias.c", NULL };
+    static const char *const before[] = { "mod_userdir.c",
+                                          "mod_vhost_alias.c", NULL };
+
+    ap_hook_post_config(gw_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(gw_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_translate_name(gw_alias_translate, after, before,
+                           APR_HOOK_MIDDLE);
+    ap_hook_handler(gw_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(gateway) = {
+    STANDARD20_MODULE_STUFF,
+    gw_config_create_dir,
+    gw_config_merge_dir,
+    gw_config_create_server,
+    gw_config_merge_server,
+    gw_config_cmds,
+    gw_register_hooks,
+    AP_MODULE_FLAG_NONE,
+};
