@@ -31,6 +31,7 @@
  *   0x84  FILE      d>c  u64 offset, u64 length            exactly 16
  *   0x85  END       d>c  (empty): the response is complete exactly 0
  *   0x86  ERROR     d>c  u32 code, message bytes           4 KiB
+ *   0x87  CLOSE     d>c  (empty): no more reads here       exactly 0
  *
  *   PAIR = u32 name_len, name (1.. bytes), u32 value_len, value (0.. bytes)
  *
@@ -56,6 +57,11 @@
  *    GW_WIRE_ERR_* (gw_wire_error_status() maps it), message is for the log
  *    and is untrusted bytes (not NUL-terminated, may hold controls).
  *  - END ends a response; EOF without END is a truncation.
+ *  - CLOSE: the daemon is recycling or stopping and will not read another
+ *    byte from this connection. Sent in place of a response, it proves the
+ *    REQUEST just written was never read, so the child may send it again
+ *    on a new connection; EOF without CLOSE proves nothing, and a request
+ *    is never retried after it (a retry must never run a POST twice).
  * The decoder checks frames one by one, not their order: HELLO first and
  * once, READ before BODY, HEAD before DATA/FILE, END or ERROR last are the
  * caller's state machine.
@@ -87,6 +93,7 @@
 #define GW_WIRE_T_FILE 0x84
 #define GW_WIRE_T_END 0x85
 #define GW_WIRE_T_ERROR 0x86
+#define GW_WIRE_T_CLOSE 0x87
 
 /* Who reads: a decoder in the daemon accepts only child -> daemon types. */
 #define GW_WIRE_TO_DAEMON 1

@@ -596,7 +596,7 @@ static void test_roundtrip_fixed(void)
 static void test_roundtrip_empty_and_bytes(void)
 {
     static const int empties[] = {GW_WIRE_T_BODY_END, GW_WIRE_T_ABORT,
-                                  GW_WIRE_T_END};
+                                  GW_WIRE_T_END, GW_WIRE_T_CLOSE};
     buf_t b = {0};
     gw_wire_decoder_t dec;
     gw_wire_frame_t f;
@@ -604,7 +604,7 @@ static void test_roundtrip_empty_and_bytes(void)
     size_t i;
     int dir;
 
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < 4; i++) {
         enc_empty(&b, empties[i]);
         CU_ASSERT_EQUAL(b.n, 8);
         dir = gw_wire_type_direction(empties[i]);
@@ -861,7 +861,7 @@ static void test_bad_version(void)
 
 static void test_unknown_type(void)
 {
-    static const unsigned types[] = {0x00, 0x06, 0x7F, 0x80, 0x87, 0xFF};
+    static const unsigned types[] = {0x00, 0x06, 0x7F, 0x80, 0x88, 0xFF};
     buf_t b = {0};
     size_t i;
     int dir;
@@ -885,7 +885,8 @@ static void test_wrong_direction(void)
                                     GW_WIRE_T_ABORT};
     static const int to_child[] = {GW_WIRE_T_READ, GW_WIRE_T_HEAD,
                                    GW_WIRE_T_DATA, GW_WIRE_T_FILE,
-                                   GW_WIRE_T_END,  GW_WIRE_T_ERROR};
+                                   GW_WIRE_T_END,  GW_WIRE_T_ERROR,
+                                   GW_WIRE_T_CLOSE};
     buf_t b = {0};
     size_t i;
 
@@ -896,7 +897,7 @@ static void test_wrong_direction(void)
         b.n = 4;
         expect_error(GW_WIRE_TO_CHILD, NULL, &b, "direction");
     }
-    for (i = 0; i < 6; i++) {
+    for (i = 0; i < 7; i++) {
         b.n = 0;
         buf_hdr(&b, 1, (unsigned)to_child[i], 0);
         expect_error(GW_WIRE_TO_DAEMON, NULL, &b, "direction");
