@@ -59,8 +59,8 @@ static PyObject *build_environ(gw_interp_t *interp, gw_io_t *io,
         return NULL;
     }
     for (i = 0; i < env->nelts; i++) {
-        if (dict_set_steal(d, gw_interp_key(interp, p[i].key, p[i].klen),
-                           PyUnicode_DecodeLatin1(p[i].val, p[i].vlen,
+        if (dict_set_steal(d, gw_interp_key(interp, p[i].name, p[i].name_len),
+                           PyUnicode_DecodeLatin1(p[i].value, p[i].value_len,
                                                   NULL)) < 0) {
             goto fail;
         }

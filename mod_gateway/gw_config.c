@@ -7,6 +7,7 @@
  * (gw_opts.c); this file turns its errors into directive errors.
  */
 #include "gw_config.h"
+#include "gw_group.h"
 #include "gw_opts.h"
 
 #include "apr_lib.h"
@@ -366,5 +367,10 @@ const command_rec gw_config_cmds[] = {
                   RSRC_CONF, "On to never start Python in Apache children"),
     AP_INIT_TAKE1("GatewaySocketPrefix", set_socket_prefix, NULL, RSRC_CONF,
                   "path prefix of daemon sockets"),
+    AP_INIT_TAKE_ARGV("GatewayDaemonProcess", gw_group_cmd, NULL, RSRC_CONF,
+                      "name [key=value ...]: define a daemon process group"),
+    AP_INIT_TAKE_ARGV("GatewayImportScript", gw_group_import_cmd, NULL,
+                      RSRC_CONF, "path process-group=NAME "
+                      "application-group=NAME: preload a script"),
     { NULL },
 };

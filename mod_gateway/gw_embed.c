@@ -68,11 +68,11 @@ static apr_status_t embed_head(gw_io_t *io, const gw_head_t *head)
     r->status = head->status;
     r->status_line = head->status_line;
     for (i = 0; i < head->headers->nelts; i++) {
-        if (strcasecmp(h[i].key, "Content-Type") == 0) {
-            ap_set_content_type(r, h[i].val);
+        if (strcasecmp(h[i].name, "Content-Type") == 0) {
+            ap_set_content_type(r, h[i].value);
         }
-        else if (strcasecmp(h[i].key, "Content-Length") != 0) {
-            apr_table_addn(r->headers_out, h[i].key, h[i].val);
+        else if (strcasecmp(h[i].name, "Content-Length") != 0) {
+            apr_table_addn(r->headers_out, h[i].name, h[i].value);
         }
     }
     if (head->content_length >= 0 && head->status != HTTP_NO_CONTENT) {
@@ -146,6 +146,14 @@ static apr_status_t embed_finish(gw_io_t *io, int ok)
     conn_rec *c = e->r->connection;
 
     if (!ok) {
+        /* Buffered bytes (a list result) go out first: an error bucket
+         * ahead of any data would become a 502 page instead of a
+         * truncation. */
+        if (!APR_BRIGADE_EMPTY(e->out)) {
+            APR_BRIGADE_INSERT_TAIL(e->out, apr_bucket_flush_create(
+                c->bucket_alloc));
+            pass(e);
+        }
         e->r->no_cache = 1;
         c->keepalive = AP_CONN_CLOSE;
         APR_BRIGADE_INSERT_TAIL(e->out, ap_bucket_error_create(

@@ -36,10 +36,10 @@ static void add(apr_array_header_t *env, const char *key, const char *val)
 {
     gw_pair_t *p = apr_array_push(env);
 
-    p->key = key;
-    p->klen = strlen(key);
-    p->val = val ? val : "";
-    p->vlen = strlen(p->val);
+    p->name = key;
+    p->name_len = strlen(key);
+    p->value = val ? val : "";
+    p->value_len = strlen(p->value);
 }
 
 const char *gw_environ_script_name(request_rec *r)

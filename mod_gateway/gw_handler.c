@@ -11,6 +11,8 @@
 #include "gw_embed.h"
 #include "gw_log.h"
 #include "gw_python.h"
+#include "gw_group.h"
+#include "gw_proxy.h"
 
 #define PICK_PTR(f, dflt) \
     (a && a->opts.f ? a->opts.f : d->opts.f ? d->opts.f : (dflt))
@@ -53,6 +55,34 @@ static int check_target(request_rec *r)
     return OK;
 }
 
+/* Which processes run a request is decided by server and vhost
+ * configuration only (GatewayProcessGroup is not allowed in .htaccess),
+ * and a vhost's group serves only that vhost. */
+static int to_daemon(request_rec *r, gw_effective_t *eff,
+                     const char *request_id)
+{
+    gw_group_t *g = gw_group_find(eff->process_group);
+    const char *script_name;
+
+    if (g == NULL) {
+        GW_LOG_R(APLOG_ERR, 0, r, "GW0210", "[%s] no daemon process group "
+                 "'%s' is configured (GatewayDaemonProcess); mounted from %s",
+                 request_id, eff->process_group, r->filename);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!gw_group_visible(g, r->server)) {
+        GW_LOG_R(APLOG_ERR, 0, r, "GW0212", "[%s] daemon process group '%s' "
+                 "is defined in another virtual host (%s) and cannot serve "
+                 "this one", request_id, g->name, g->defined_at);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    script_name = gw_environ_script_name(r);
+    eff->application_group = gw_environ_app_group(r, eff->application_group,
+                                                  script_name);
+    return gw_proxy_handle(r, g, gw_environ_build(r, eff, script_name,
+                                                  request_id), request_id);
+}
+
 int gw_handler(request_rec *r)
 {
     gw_effective_t eff;
@@ -69,10 +99,7 @@ int gw_handler(request_rec *r)
     gw_handler_effective(r, &eff);
     request_id = gw_environ_request_id(r);
     if (*eff.process_group) {
-        GW_LOG_R(APLOG_ERR, 0, r, "GW0210", "[%s] process group '%s' is not "
-                 "available: daemon mode is not built into this version",
-                 request_id, eff.process_group);
-        return HTTP_INTERNAL_SERVER_ERROR;
+        return to_daemon(r, &eff, request_id);
     }
     if (!gw_python_ready()) {
         GW_LOG_R(APLOG_ERR, 0, r, "GW0211", "[%s] embedded mode is not "

@@ -12,16 +12,14 @@
 #include "apr_pools.h"
 #include "apr_errno.h"
 #include "apr_tables.h"
+#include "gw_wire.h"
 
 /* One environ entry or response header: bytes with explicit lengths, so an
- * embedded NUL is data, never a terminator. Memory belongs to the request
- * pool. */
-typedef struct {
-    const char *key;
-    apr_size_t klen;
-    const char *val;
-    apr_size_t vlen;
-} gw_pair_t;
+ * embedded NUL is data, never a terminator. It is the wire's pair, so an
+ * environ or a head is framed without conversion. In-process pairs are
+ * also NUL-terminated (they come from C strings or pool copies); pairs
+ * decoded from a frame are not until copied. Memory: the request pool. */
+typedef gw_wire_pair_t gw_pair_t;
 
 /* A validated response head, copied into the request pool. */
 typedef struct {

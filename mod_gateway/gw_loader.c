@@ -11,6 +11,7 @@
 #include "gw_loader.h"
 
 #include "apr_strings.h"
+#include <sys/stat.h>
 
 /* FNV-1a, 64 bits: module names only need to be distinct per path. */
 static apr_uint64_t path_hash(const char *s)
@@ -142,4 +143,19 @@ PyObject *gw_loader_app(gw_interp_t *interp, const char *path,
                      "callable-object= option)", path, callable);
     }
     return app;
+}
+
+int gw_loader_import(gw_interp_t *interp, const char *path)
+{
+    PyObject *mod;
+    struct stat st;
+    apr_time_t mtime = 0;
+
+    if (stat(path, &st) == 0) {
+        mtime = apr_time_from_sec(st.st_mtime) + st.st_mtim.tv_nsec / 1000;
+    }
+    GW_PY_BLOCKING(gw_interp_lock(interp));
+    mod = cached_module(gw_interp_cache(interp), path, mtime, 1);
+    gw_interp_unlock(interp);
+    return mod ? 0 : -1;
 }

@@ -98,6 +98,9 @@ static apr_status_t start_runtime(apr_pool_t *p)
     PyConfig_InitPythonConfig(&c);
     /* Apache owns the signals of this process. */
     c.install_signal_handlers = 0;
+    if (gw_py.cfg.optimize >= 0) {
+        c.optimization_level = gw_py.cfg.optimize;
+    }
     c.parse_argv = 0;
     st = config_home(&c, gw_py.cfg.python_home, p);
     if (!PyStatus_Exception(st)) {
@@ -392,4 +395,36 @@ static apr_status_t finalize(void *data)
     thread_states = NULL;
     thread_nstates = 0;
     return APR_SUCCESS;
+}
+
+/* ---- interrupting a request (request-timeout) ---------------------- */
+
+void gw_python_request_begin(gw_py_request_t *req, gw_interp_t *interp)
+{
+    req->interp = interp;
+    req->thread_id = PyThread_get_thread_ident();
+    req->done = 0;
+}
+
+void gw_python_request_end(gw_py_request_t *req)
+{
+    req->done = 1;
+    PyThreadState_SetAsyncExc(req->thread_id, NULL);
+}
+
+void gw_python_interrupt(gw_py_request_t *req)
+{
+    PyThreadState *mine, *ts;
+
+    if (req->interp == NULL || req->done) {
+        return;
+    }
+    /* SetAsyncExc looks in the current interpreter only. */
+    ts = thread_state(req->interp);
+    if (ts == NULL) {
+        return;
+    }
+    mine = PyThreadState_Swap(ts);
+    PyThreadState_SetAsyncExc(req->thread_id, PyExc_TimeoutError);
+    PyThreadState_Swap(mine);
 }

@@ -19,6 +19,7 @@ typedef struct {
     apr_array_header_t *python_path; /* const char *: site.addsitedir */
     int multithread;                 /* for wsgi.multithread */
     int multiprocess;                /* for wsgi.multiprocess */
+    int optimize;                    /* -1 default, else 0..2 (-O) */
     /* Where output that belongs to no request goes (sys.stderr outside a
      * request, interpreter start-up errors). GIL: not held. */
     void (*log)(int level, const char *msg);
@@ -55,6 +56,24 @@ void gw_interp_unlock(gw_interp_t *interp);
 /* Log a line outside any request. GIL: either; released around the
  * write when held. */
 void gw_python_log(int level, const char *msg);
+
+/* Where a request runs, so another thread can interrupt it. The owning
+ * thread sets it with gw_python_request_begin/end (GIL held); done and seq
+ * are only read and written with the GIL held, so an interrupt can never
+ * land on the next request. */
+typedef struct {
+    gw_interp_t *interp;
+    unsigned long thread_id;
+    int done;
+} gw_py_request_t;
+
+/* GIL: held. */
+void gw_python_request_begin(gw_py_request_t *req, gw_interp_t *interp);
+/* GIL: held. Clears an interrupt that arrived too late to matter. */
+void gw_python_request_end(gw_py_request_t *req);
+/* GIL: held (any interpreter). Raises TimeoutError in req's thread if the
+ * request is still running. */
+void gw_python_interrupt(gw_py_request_t *req);
 
 /* Run stmt with the GIL released (around every blocking call). */
 #define GW_PY_BLOCKING(stmt) \

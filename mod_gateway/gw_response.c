@@ -99,10 +99,10 @@ static int add_header(gw_response_t *resp, apr_array_header_t *hdrs,
         *clen = (apr_off_t)cl;
     }
     p = apr_array_push(hdrs);
-    p->key = apr_pstrmemdup(resp->io->pool, name, nlen);
-    p->klen = (apr_size_t)nlen;
-    p->val = apr_pstrmemdup(resp->io->pool, value, vlen);
-    p->vlen = (apr_size_t)vlen;
+    p->name = apr_pstrmemdup(resp->io->pool, name, nlen);
+    p->name_len = (apr_size_t)nlen;
+    p->value = apr_pstrmemdup(resp->io->pool, value, vlen);
+    p->value_len = (apr_size_t)vlen;
     return 0;
 }
 

@@ -9,22 +9,40 @@
 #include "gw_handler.h"
 #include "gw_embed.h"
 #include "gw_log.h"
+#include "gw_group.h"
+#include "gw_pm.h"
+#include "gw_proxy.h"
 
 #include <Python.h>
+
+static int gw_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                         apr_pool_t *ptemp)
+{
+    gw_group_reset(pconf);
+    return OK;
+}
 
 static int gw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp, server_rec *s)
 {
+    const char *err = gw_group_finish(pconf, s);
+
+    if (err) {
+        GW_LOG_S(APLOG_CRIT, 0, s, "GW0003", "%s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     ap_add_version_component(pconf, "mod_gateway/" GW_VERSION_STRING);
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
         GW_LOG_S(APLOG_INFO, 0, s, "GW0001", "mod_gateway %s, built for "
                  "Python %s", GW_VERSION_STRING, PY_VERSION);
     }
-    return OK;
+    return gw_pm_post_config(pconf, ptemp, s);
 }
 
 static void gw_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    gw_pm_child_init();
+    gw_proxy_child_init(pchild, s);
     gw_embed_child_init(pchild, s);
 }
 
@@ -36,6 +54,7 @@ static void gw_register_hooks(apr_pool_t *p)
     static const char *const before[] = { "mod_userdir.c",
                                           "mod_vhost_alias.c", NULL };
 
+    ap_hook_pre_config(gw_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(gw_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(gw_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_translate_name(gw_alias_translate, after, before,

@@ -1,0 +1,303 @@
+/*
+ * gw_conn.c -- framed connections between Apache children and daemons.
+ *
+ * L1 (APR, POSIX sockets; no httpd, no Python). Every blocking call has a
+ * deadline: a peer that stops reading or writing costs a timeout, never a
+ * hung thread.
+ */
+#include "gw_conn.h"
+
+#include "apr_strings.h"
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void *pool_alloc(void *baton, size_t size)
+{
+    return apr_palloc((apr_pool_t *)baton, size);
+}
+
+static apr_status_t conn_cleanup(void *data)
+{
+    gw_conn_t *c = data;
+    int i;
+
+    if (c->fd >= 0) {
+        close(c->fd);
+        c->fd = -1;
+    }
+    for (i = 0; i < c->nfds; i++) {
+        close(c->fds[i]);
+    }
+    c->nfds = 0;
+    return APR_SUCCESS;
+}
+
+gw_conn_t *gw_conn_create(apr_pool_t *parent, int fd, int direction,
+                          const gw_wire_caps_t *caps)
+{
+    apr_pool_t *p;
+    gw_conn_t *c;
+    gw_wire_caps_t dflt;
+
+    if (apr_pool_create(&p, parent) != APR_SUCCESS) {
+        close(fd);
+        return NULL;
+    }
+    apr_pool_tag(p, "gw_conn");
+    c = apr_pcalloc(p, sizeof(*c));
+    c->fd = fd;
+    c->pool = p;
+    c->buf = apr_palloc(p, GW_CONN_BUF);
+    if (caps == NULL) {
+        gw_wire_caps_default(&dflt);
+        caps = &dflt;
+    }
+    gw_wire_decoder_init(&c->dec, direction, caps, pool_alloc, p);
+    apr_pool_cleanup_register(p, c, conn_cleanup, apr_pool_cleanup_null);
+    return c;
+}
+
+void gw_conn_destroy(gw_conn_t *c)
+{
+    if (c) {
+        apr_pool_destroy(c->pool);
+    }
+}
+
+int gw_conn_pending(const gw_conn_t *c)
+{
+    return c->off < c->len;
+}
+
+static int timeout_ms(apr_interval_time_t t)
+{
+    if (t < 0) {
+        return -1;
+    }
+    return t / 1000 > 0x7fffffff ? 0x7fffffff : (int)((t + 999) / 1000);
+}
+
+static apr_status_t wait_fd(int fd, short events, apr_interval_time_t t)
+{
+    struct pollfd pfd = { fd, events, 0 };
+    int rc;
+
+    do {
+        rc = poll(&pfd, 1, timeout_ms(t));
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) {
+        return errno;
+    }
+    return rc == 0 ? APR_TIMEUP : APR_SUCCESS;
+}
+
+/* Keeps the fds of an SCM_RIGHTS message, in arrival order. */
+static void take_fds(gw_conn_t *c, struct msghdr *msg)
+{
+    struct cmsghdr *cm;
+
+    for (cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+        int *fds = (int *)CMSG_DATA(cm);
+        size_t i, n;
+
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) {
+            continue;
+        }
+        n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (i = 0; i < n; i++) {
+            if (c->nfds < GW_CONN_MAXFDS) {
+                c->fds[c->nfds++] = fds[i];
+            }
+            else {
+                close(fds[i]); /* more than the protocol ever sends */
+            }
+        }
+    }
+}
+
+static apr_status_t fill(gw_conn_t *c, apr_interval_time_t t)
+{
+    char cbuf[CMSG_SPACE(sizeof(int) * GW_CONN_MAXFDS)];
+    struct iovec iov = { c->buf, GW_CONN_BUF };
+    struct msghdr msg;
+    apr_status_t rv;
+    ssize_t n;
+
+    for (;;) {
+        memset(&msg, 0, sizeof(msg));
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf;
+        msg.msg_controllen = sizeof(cbuf);
+        n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        if (n >= 0) {
+            take_fds(c, &msg);
+            if (msg.msg_flags & MSG_CTRUNC) {
+                c->error = "passed file descriptors were truncated";
+                return APR_EGENERAL;
+            }
+            c->off = 0;
+            c->len = (size_t)n;
+            c->eof = n == 0;
+            return APR_SUCCESS;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            return errno;
+        }
+        if ((rv = wait_fd(c->fd, POLLIN, t)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+}
+
+static int take_file_fd(gw_conn_t *c, int *fd_out)
+{
+    if (c->nfds == 0) {
+        c->error = "FILE frame without a file descriptor";
+        return -1;
+    }
+    *fd_out = c->fds[0];
+    memmove(c->fds, c->fds + 1, (size_t)(--c->nfds) * sizeof(int));
+    return 1;
+}
+
+int gw_conn_next(gw_conn_t *c, gw_wire_frame_t *f, int *fd_out,
+                 apr_interval_time_t timeout, apr_status_t *rv)
+{
+    *rv = APR_SUCCESS;
+    for (;;) {
+        if (c->off < c->len) {
+            size_t used = 0;
+            int rc = gw_wire_decoder_feed(&c->dec, c->buf + c->off,
+                                          c->len - c->off, &used, f);
+
+            c->off += used;
+            if (rc == GW_WIRE_ERROR) {
+                c->error = gw_wire_decoder_error(&c->dec);
+                *rv = APR_EGENERAL;
+                return -1;
+            }
+            if (rc == GW_WIRE_FRAME) {
+                if (f->type == GW_WIRE_T_FILE) {
+                    *fd_out = -1;
+                    return take_file_fd(c, fd_out);
+                }
+                return 1;
+            }
+        }
+        if (c->eof) {
+            if (gw_wire_decoder_idle(&c->dec)) {
+                return 0;
+            }
+            c->error = "the connection closed in the middle of a frame";
+            *rv = APR_EOF;
+            return -1;
+        }
+        if ((*rv = fill(c, timeout)) != APR_SUCCESS) {
+            c->error = *rv == APR_TIMEUP ? "timed out" : "read failed";
+            return -1;
+        }
+    }
+}
+
+apr_status_t gw_conn_writev(gw_conn_t *c, struct iovec *iov, int n,
+                            apr_interval_time_t timeout)
+{
+    struct msghdr msg;
+    apr_status_t rv;
+    ssize_t w;
+
+    while (n > 0) {
+        memset(&msg, 0, sizeof(msg));
+        msg.msg_iov = iov;
+        msg.msg_iovlen = (size_t)n;
+        w = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                return errno;
+            }
+            if ((rv = wait_fd(c->fd, POLLOUT, timeout)) != APR_SUCCESS) {
+                return rv;
+            }
+            continue;
+        }
+        while (n > 0 && (size_t)w >= iov->iov_len) {
+            w -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t gw_conn_send_fd(gw_conn_t *c, const char *buf, size_t len,
+                             int fd, apr_interval_time_t timeout)
+{
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = { (void *)buf, len };
+    struct msghdr msg;
+    struct cmsghdr *cm;
+    apr_status_t rv;
+    ssize_t w;
+
+    memset(&msg, 0, sizeof(msg));
+    memset(cbuf, 0, sizeof(cbuf));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf;
+    msg.msg_controllen = sizeof(cbuf);
+    cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    for (;;) {
+        w = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w >= 0) {
+            break;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            return errno;
+        }
+        if ((rv = wait_fd(c->fd, POLLOUT, timeout)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    if ((size_t)w < len) {
+        /* The fd went with the first byte; the rest is plain bytes. */
+        iov.iov_base = (char *)buf + w;
+        iov.iov_len = len - (size_t)w;
+        return gw_conn_writev(c, &iov, 1, timeout);
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t gw_conn_peer(int fd, uid_t *uid, gid_t *gid, pid_t *pid)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+        return errno;
+    }
+    *uid = cred.uid;
+    *gid = cred.gid;
+    *pid = cred.pid;
+    return APR_SUCCESS;
+}

@@ -1,0 +1,69 @@
+/*
+ * gw_conn.h -- one framed connection between an Apache child and a daemon:
+ * socket I/O with deadlines, fd passing (SCM_RIGHTS) and the incremental
+ * frame decoder of gw_wire.h.
+ *
+ * L1: APR pools and POSIX sockets, no httpd, no Python. Used in the Apache
+ * children (gw_proxy.c) and in the daemons (gw_daemon.c). A connection is
+ * used by one thread at a time.
+ */
+#ifndef GW_CONN_H
+#define GW_CONN_H
+
+#include "apr_pools.h"
+#include "apr_time.h"
+#include "gw_wire.h"
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#define GW_CONN_BUF 65536
+#define GW_CONN_MAXFDS 8
+
+typedef struct {
+    int fd;
+    apr_pool_t *pool;          /* the connection's own pool */
+    gw_wire_decoder_t dec;
+    char *buf;                 /* GW_CONN_BUF bytes read ahead */
+    size_t off, len;
+    int fds[GW_CONN_MAXFDS];   /* fds received, oldest first */
+    int nfds;
+    int eof;
+    int hello_sent;            /* child side: HELLO went out already */
+    const char *error;         /* why the last call failed */
+} gw_conn_t;
+
+/* Wraps fd (which the connection now owns: closed with the pool).
+ * direction: GW_WIRE_TO_DAEMON to decode what a child sends (daemon side),
+ * GW_WIRE_TO_CHILD for the child side. caps may be NULL (defaults). */
+gw_conn_t *gw_conn_create(apr_pool_t *parent, int fd, int direction,
+                          const gw_wire_caps_t *caps);
+
+/* Closes the socket and frees everything (destroys the pool). */
+void gw_conn_destroy(gw_conn_t *c);
+
+/* The next frame (or, for BODY/DATA, the next chunk of one).
+ * Returns 1 with *f filled; 0 at EOF between frames; -1 on error, timeout
+ * (APR_TIMEUP in *rv), EOF inside a frame or a protocol error (c->error).
+ * For FILE, f->u.file carries the frame and *fd_out the passed fd (the
+ * caller owns it), or -1 if none arrived (a protocol error). timeout < 0
+ * waits forever. */
+int gw_conn_next(gw_conn_t *c, gw_wire_frame_t *f, int *fd_out,
+                 apr_interval_time_t timeout, apr_status_t *rv);
+
+/* 1 when bytes are already buffered (a frame may be ready without a
+ * syscall). */
+int gw_conn_pending(const gw_conn_t *c);
+
+/* Writes all of iov (partial writes resumed), within timeout.
+ * MSG_NOSIGNAL: a peer that went away is EPIPE, not SIGPIPE. */
+apr_status_t gw_conn_writev(gw_conn_t *c, struct iovec *iov, int n,
+                            apr_interval_time_t timeout);
+
+/* Writes buf with fd attached as SCM_RIGHTS, within timeout. */
+apr_status_t gw_conn_send_fd(gw_conn_t *c, const char *buf, size_t len,
+                             int fd, apr_interval_time_t timeout);
+
+/* SO_PEERCRED of the peer. */
+apr_status_t gw_conn_peer(int fd, uid_t *uid, gid_t *gid, pid_t *pid);
+
+#endif /* GW_CONN_H */

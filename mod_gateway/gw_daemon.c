@@ -1,0 +1,670 @@
+/*
+ * gw_daemon.c -- a daemon process: set-up, the I/O thread, the worker pool
+ * and shutdown.
+ *
+ * Runs only in daemon processes. Order at start-up matters (DESIGN.md §3):
+ * close what belongs to others, drop privileges, and only THEN start
+ * Python. The main thread becomes the I/O thread: one epoll set watches the
+ * group's listening socket and every idle connection, and hands a
+ * connection with a request waiting to the worker threads through a FIFO,
+ * so `threads` requests run at once however many Apache threads hold
+ * connections.
+ */
+#include "gw_daemon.h"
+#include "gw_dserve.h"
+#include "gw_dwatch.h"
+#include "gw_log.h"
+#include "gw_privs.h"
+#include "gw_python.h"
+#include "gw_loader.h"
+#include "gw_adapter.h"
+
+#include "ap_listen.h"
+#include "unixd.h"
+#include "apr_thread_proc.h"
+#include "apr_thread_cond.h"
+#include "apr_atomic.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct gw_queue_item {
+    gw_dconn_t *dc;
+    gw_queue_item_t *next;
+};
+
+static gw_daemon_t d;
+static char marker_listen, marker_wake;
+
+/* ---- signals ------------------------------------------------------- */
+
+static void on_stop_signal(int sig)
+{
+    int saved = errno;
+    char c = 's';
+
+    d.stop_reason = GW_STOP_SIGNAL;
+    if (write(d.wake[1], &c, 1) < 0) {
+        /* the pipe is full: a wake-up is already pending */
+    }
+    errno = saved;
+}
+
+static void set_signals(void)
+{
+    struct sigaction sa;
+    sigset_t all;
+    int stops[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGWINCH };
+    size_t i;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    for (i = 0; i < sizeof(stops) / sizeof(*stops); i++) {
+        sigaction(stops[i], &sa, NULL);
+    }
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGCHLD, &sa, NULL);
+    sigaction(SIGALRM, &sa, NULL);
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+void gw_daemon_wake(void)
+{
+    char c = 'w';
+
+    if (write(d.wake[1], &c, 1) < 0) {
+        /* already pending */
+    }
+}
+
+void gw_daemon_stop(gw_stop_reason_t why)
+{
+    if (d.stop_reason == GW_STOP_NONE) {
+        d.stop_reason = why;
+    }
+    gw_daemon_wake();
+}
+
+gw_daemon_t *gw_daemon_state(void)
+{
+    return &d;
+}
+
+/* ---- what this process must not keep ------------------------------ */
+
+static int is_log_fd(server_rec *s, int fd)
+{
+    apr_os_file_t os;
+
+    for (; s; s = s->next) {
+        if (s->error_log && apr_os_file_get(&os, s->error_log) == APR_SUCCESS
+            && os == fd) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Closes every inherited fd but stdio, the group's socket and the error
+ * logs: Apache's listeners, other groups' sockets, the MPM's pipes. Every
+ * other vhost's log is pointed at this group's log, so a tenant cannot
+ * write into another tenant's ErrorLog. */
+static void close_inherited(gw_group_t *g, server_rec *main_server)
+{
+    apr_os_file_t mine = 2;
+    DIR *dir;
+    struct dirent *e;
+    server_rec *s;
+
+    if (g->server->error_log) {
+        apr_os_file_get(&mine, g->server->error_log);
+    }
+    for (s = main_server; s; s = s->next) {
+        apr_os_file_t os;
+
+        if (s->error_log && apr_os_file_get(&os, s->error_log) == APR_SUCCESS
+            && os != mine) {
+            dup2(mine, os);
+        }
+    }
+    dup2(mine, 2);
+    ap_close_listeners();
+    if ((dir = opendir("/proc/self/fd")) == NULL) {
+        return;
+    }
+    while ((e = readdir(dir)) != NULL) {
+        int fd = atoi(e->d_name);
+
+        if (e->d_name[0] == '.' || fd <= 2 || fd == dirfd(dir)
+            || fd == g->listen_fd || is_log_fd(main_server, fd)) {
+            continue;
+        }
+        close(fd);
+    }
+    closedir(dir);
+}
+
+/* Other groups' secrets are forgotten after fork (RELIABILITY.md). */
+static void forget_others(gw_group_t *g)
+{
+    apr_array_header_t *all = gw_group_list();
+    int i;
+
+    for (i = 0; i < all->nelts; i++) {
+        gw_group_t *o = APR_ARRAY_IDX(all, i, gw_group_t *);
+
+        if (o != g) {
+            memset(o->secret, 0, sizeof(o->secret));
+            o->listen_fd = -1;
+        }
+    }
+}
+
+/* ---- the queue between the I/O thread and the workers -------------- */
+
+static void enqueue(gw_dconn_t *dc)
+{
+    gw_queue_item_t *it = malloc(sizeof(*it));
+
+    if (it == NULL) {
+        gw_conn_destroy(dc->conn);
+        free(dc);
+        return;
+    }
+    it->dc = dc;
+    it->next = NULL;
+    dc->enqueued = apr_time_now();
+    apr_thread_mutex_lock(d.lock);
+    if (d.tail) {
+        d.tail->next = it;
+    }
+    else {
+        d.head = it;
+    }
+    d.tail = it;
+    apr_thread_cond_signal(d.cond);
+    apr_thread_mutex_unlock(d.lock);
+}
+
+/* Blocks for the next connection; NULL when stopping and nothing is
+ * left to serve. */
+static gw_dconn_t *dequeue(void)
+{
+    gw_queue_item_t *it;
+    gw_dconn_t *dc;
+
+    apr_thread_mutex_lock(d.lock);
+    while (d.head == NULL && d.stop_reason == GW_STOP_NONE) {
+        apr_thread_cond_wait(d.cond, d.lock);
+    }
+    it = d.head;
+    if (it) {
+        d.head = it->next;
+        if (d.head == NULL) {
+            d.tail = NULL;
+        }
+    }
+    apr_thread_mutex_unlock(d.lock);
+    if (it == NULL) {
+        return NULL;
+    }
+    dc = it->dc;
+    free(it);
+    return dc;
+}
+
+/* ---- the idle list: connections armed in epoll --------------------- */
+
+static void idle_unlink(gw_dconn_t *dc)
+{
+    gw_dconn_t *prev = dc->link_prev, *next = dc->link_next;
+
+    if (prev) {
+        prev->link_next = next;
+    }
+    else if (d.idle == dc) {
+        d.idle = next;
+    }
+    if (next) {
+        next->link_prev = prev;
+    }
+    dc->link_prev = dc->link_next = NULL;
+}
+
+/* Arms dc for its next request; during shutdown it is told CLOSE. */
+static void rearm(gw_dconn_t *dc)
+{
+    struct epoll_event ev;
+
+    apr_thread_mutex_lock(d.lock);
+    if (d.stop_reason != GW_STOP_NONE) {
+        apr_thread_mutex_unlock(d.lock);
+        gw_dserve_close(dc, d.workers[0].ctx.socket_timeout);
+        free(dc);
+        return;
+    }
+    dc->link_prev = NULL;
+    dc->link_next = d.idle;
+    if (d.idle) {
+        d.idle->link_prev = dc;
+    }
+    d.idle = dc;
+    ev.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
+    ev.data.ptr = dc;
+    epoll_ctl(d.epfd, EPOLL_CTL_MOD, dc->conn->fd, &ev);
+    apr_thread_mutex_unlock(d.lock);
+}
+
+/* ---- workers ------------------------------------------------------- */
+
+static void count_request(void)
+{
+    apr_uint32_t n = apr_atomic_inc32(&d.requests) + 1;
+
+    d.last_activity = apr_time_now();
+    if (d.group->maximum_requests > 0
+        && (apr_int64_t)n >= d.group->maximum_requests) {
+        GW_LOG_S(APLOG_INFO, 0, d.server, "GW0320", "daemon '%s' process "
+                 "%" APR_PID_T_FMT " reached maximum-requests=%" APR_INT64_T_FMT
+                 "; recycling", d.group->name, getpid(),
+                 d.group->maximum_requests);
+        gw_daemon_stop(GW_STOP_RECYCLE);
+    }
+}
+
+static void *APR_THREAD_FUNC worker_main(apr_thread_t *t, void *data)
+{
+    gw_worker_t *w = data;
+    apr_pool_t *p;
+    gw_dconn_t *dc;
+
+    apr_pool_create(&p, NULL);
+    apr_pool_tag(p, "gw_daemon_request");
+    while ((dc = dequeue()) != NULL) {
+        apr_interval_time_t qt = d.group->queue_timeout;
+        int reject = 0;
+
+        w->busy_since = apr_time_now();
+        apr_atomic_inc32(&d.busy);
+        if (qt > 0 && w->busy_since - dc->enqueued > qt) {
+            reject = GW_WIRE_ERR_UNAVAILABLE;
+            GW_LOG_S(APLOG_WARNING, 0, d.server, "GW0321", "daemon '%s': a "
+                     "request waited %" APR_TIME_T_FMT " ms for a thread, "
+                     "past queue-timeout; answered 503 without running it",
+                     d.group->name, (w->busy_since - dc->enqueued) / 1000);
+        }
+        if (gw_dserve_one(&w->ctx, dc, p, reject) == GW_DSERVE_KEEP) {
+            rearm(dc);
+        }
+        else {
+            gw_conn_destroy(dc->conn);
+            free(dc);
+        }
+        apr_pool_clear(p);
+        w->busy_since = 0;
+        w->interrupted = 0;
+        apr_atomic_dec32(&d.busy);
+        if (!reject) {
+            count_request();
+        }
+    }
+    apr_pool_destroy(p);
+    apr_thread_mutex_lock(d.lock);
+    d.running--;
+    apr_thread_cond_broadcast(d.cond);
+    apr_thread_mutex_unlock(d.lock);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+/* ---- the I/O thread ------------------------------------------------ */
+
+static void accept_all(void)
+{
+    for (;;) {
+        int fd = accept4(d.group->listen_fd, NULL, NULL,
+                         SOCK_CLOEXEC | SOCK_NONBLOCK);
+        uid_t uid;
+        gid_t gid;
+        pid_t pid;
+        gw_dconn_t *dc;
+        struct epoll_event ev;
+
+        if (fd < 0) {
+            return; /* EAGAIN: a sibling took it, or none left */
+        }
+        /* Only Apache's children may talk to a daemon (RELIABILITY.md). */
+        if (gw_conn_peer(fd, &uid, &gid, &pid) != APR_SUCCESS
+            || uid != ap_unixd_config.user_id) {
+            GW_LOG_S(APLOG_ERR, 0, d.server, "GW0302", "daemon '%s': refused "
+                     "a connection from uid %ld pid %ld (only Apache's "
+                     "children, uid %ld, may connect)", d.group->name,
+                     (long)uid, (long)pid, (long)ap_unixd_config.user_id);
+            close(fd);
+            continue;
+        }
+        dc = calloc(1, sizeof(*dc));
+        if (dc == NULL || (dc->conn = gw_conn_create(NULL, fd,
+                           GW_WIRE_TO_DAEMON, NULL)) == NULL) {
+            free(dc);
+            continue;
+        }
+        ev.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
+        ev.data.ptr = dc;
+        apr_thread_mutex_lock(d.lock);
+        dc->link_next = d.idle;
+        if (d.idle) {
+            d.idle->link_prev = dc;
+        }
+        d.idle = dc;
+        epoll_ctl(d.epfd, EPOLL_CTL_ADD, fd, &ev);
+        apr_thread_mutex_unlock(d.lock);
+    }
+}
+
+static void on_ready(gw_dconn_t *dc)
+{
+    apr_thread_mutex_lock(d.lock);
+    idle_unlink(dc);
+    apr_thread_mutex_unlock(d.lock);
+    enqueue(dc);
+}
+
+/* Stop accepting, tell every idle connection CLOSE; requests already
+ * queued or running go on. */
+static void begin_shutdown(void)
+{
+    gw_dconn_t *dc, *next;
+
+    epoll_ctl(d.epfd, EPOLL_CTL_DEL, d.group->listen_fd, NULL);
+    close(d.group->listen_fd);
+    apr_thread_mutex_lock(d.lock);
+    dc = d.idle;
+    d.idle = NULL;
+    apr_thread_cond_broadcast(d.cond);
+    apr_thread_mutex_unlock(d.lock);
+    for (; dc; dc = next) {
+        next = dc->link_next;
+        epoll_ctl(d.epfd, EPOLL_CTL_DEL, dc->conn->fd, NULL);
+        gw_dserve_close(dc, apr_time_from_sec(1));
+        free(dc);
+    }
+}
+
+static void io_loop(void)
+{
+    struct epoll_event ev[64];
+    int i, n;
+
+    while (d.stop_reason == GW_STOP_NONE) {
+        n = epoll_wait(d.epfd, ev, 64, 1000);
+        for (i = 0; i < n; i++) {
+            if (ev[i].data.ptr == &marker_listen) {
+                accept_all();
+            }
+            else if (ev[i].data.ptr == &marker_wake) {
+                char buf[64];
+
+                while (read(d.wake[0], buf, sizeof(buf)) > 0) {
+                }
+            }
+            else {
+                on_ready(ev[i].data.ptr);
+            }
+        }
+    }
+}
+
+/* ---- set-up -------------------------------------------------------- */
+
+static int drop_privileges(void)
+{
+    gw_group_t *g = d.group;
+    char err[256];
+    gw_privs_t p;
+
+    memset(&p, 0, sizeof(p));
+    p.uid = g->uid;
+    p.gid = g->gid;
+    if (g->supplementary_groups) {
+        p.groups = (const gid_t *)g->supplementary_groups->elts;
+        p.ngroups = (size_t)g->supplementary_groups->nelts;
+    }
+    p.umask = g->umask;
+    p.home = g->home;
+    p.lang = g->lang;
+    p.locale = g->locale;
+    p.cpu_priority = g->cpu_priority;
+    p.memory_limit = g->memory_limit;
+    p.virtual_memory_limit = g->virtual_memory_limit;
+    p.cpu_time_limit = g->cpu_time_limit;
+    if (gw_privs_apply(&p, err, sizeof(err)) != 0) {
+        GW_LOG_S(APLOG_CRIT, 0, d.server, "GW0301", "daemon '%s' process "
+                 "%" APR_PID_T_FMT ": %s; exiting before Python starts",
+                 g->name, getpid(), err);
+        return -1;
+    }
+    return 0;
+}
+
+static void daemon_log(int level, const char *msg)
+{
+    ap_log_error(APLOG_MARK, level, 0, d.server, "%s", msg);
+}
+
+/* GatewayImportScript for this group: loaded at start so the first
+ * request is not slow. A failure is logged; the process still serves. */
+static void preload(void)
+{
+    int i;
+
+    for (i = 0; d.group->imports && i < d.group->imports->nelts; i++) {
+        gw_import_t *im = &APR_ARRAY_IDX(d.group->imports, i, gw_import_t);
+        const char *err = NULL;
+        gw_interp_t *interp = gw_python_acquire(im->application_group, &err);
+
+        if (interp == NULL) {
+            continue;
+        }
+        if (gw_loader_import(interp, im->script) < 0) {
+            gw_adapter_log_exception(NULL, APLOG_ERR, "GW0106", apr_psprintf(
+                d.pool, "cannot preload '%s' in daemon '%s':", im->script,
+                d.group->name));
+        }
+        gw_python_release(interp);
+    }
+}
+
+static int start_python(void)
+{
+    gw_python_config_t cfg;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.python_home = d.group->python_home;
+    cfg.python_path = d.group->python_path;
+    cfg.multithread = d.group->threads > 1;
+    cfg.multiprocess = d.group->processes > 1;
+    cfg.optimize = d.group->python_optimize;
+    cfg.log = daemon_log;
+    if (gw_python_init(d.pool, &cfg) != APR_SUCCESS) {
+        return -1;
+    }
+    preload();
+    return 0;
+}
+
+static int start_workers(void)
+{
+    apr_threadattr_t *attr;
+    int i;
+
+    apr_threadattr_create(&attr, d.pool);
+    if (d.group->stack_size > 0) {
+        apr_threadattr_stacksize_set(attr, (apr_size_t)d.group->stack_size);
+    }
+    d.nworkers = d.group->threads;
+    d.workers = apr_pcalloc(d.pool, sizeof(gw_worker_t) * d.nworkers);
+    for (i = 0; i < d.nworkers; i++) {
+        gw_worker_t *w = &d.workers[i];
+
+        w->ctx.group = d.group;
+        w->ctx.server = d.server;
+        /* socket-timeout unset: Apache's Timeout, as for the child. */
+        w->ctx.socket_timeout = d.group->socket_timeout > 0
+            ? d.group->socket_timeout : d.server->timeout;
+        if (apr_thread_create(&w->thread, attr, worker_main, w, d.pool)
+            != APR_SUCCESS) {
+            return -1;
+        }
+        d.running++;
+    }
+    return 0;
+}
+
+static int setup_io(void)
+{
+    struct epoll_event ev;
+
+    if (pipe2(d.wake, O_CLOEXEC | O_NONBLOCK) != 0
+        || (d.epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+        return -1;
+    }
+    fcntl(d.group->listen_fd, F_SETFL,
+          fcntl(d.group->listen_fd, F_GETFL) | O_NONBLOCK);
+    /* EPOLLEXCLUSIVE: one sibling process wakes per connection. */
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.ptr = &marker_listen;
+    if (epoll_ctl(d.epfd, EPOLL_CTL_ADD, d.group->listen_fd, &ev) != 0) {
+        return -1;
+    }
+    ev.events = EPOLLIN;
+    ev.data.ptr = &marker_wake;
+    return epoll_ctl(d.epfd, EPOLL_CTL_ADD, d.wake[0], &ev);
+}
+
+/* ---- shutdown ------------------------------------------------------ */
+
+/* Waits for the workers; 0 if they all finished in time. */
+static int wait_workers(apr_interval_time_t timeout)
+{
+    apr_time_t end = apr_time_now() + timeout;
+    int left;
+
+    apr_thread_mutex_lock(d.lock);
+    while (d.running > 0 && apr_time_now() < end) {
+        apr_thread_cond_timedwait(d.cond, d.lock, end - apr_time_now());
+    }
+    left = d.running;
+    apr_thread_mutex_unlock(d.lock);
+    return left;
+}
+
+static void shut_down(void)
+{
+    gw_group_t *g = d.group;
+    apr_interval_time_t grace = g->graceful_timeout;
+    int left;
+
+    begin_shutdown();
+    left = wait_workers(grace);
+    if (left > 0) {
+        GW_LOG_S(APLOG_ERR, 0, d.server, "GW0322", "daemon '%s' process %"
+                 APR_PID_T_FMT ": %d request(s) still running after "
+                 "graceful-timeout (%" APR_TIME_T_FMT " s); exiting anyway",
+                 g->name, getpid(), left, apr_time_sec(grace));
+        _exit(GW_DAEMON_EXIT_RECYCLE);
+    }
+    /* atexit handlers run in every interpreter; past shutdown-timeout the
+     * default SIGALRM action ends the process. */
+    if (g->shutdown_timeout > 0) {
+        alarm((unsigned)apr_time_sec(g->shutdown_timeout + APR_USEC_PER_SEC
+                                     - 1));
+    }
+    apr_pool_destroy(d.pool);
+    /* _exit: httpd's atexit(apr_terminate) would run the parent's pool
+     * cleanups (scoreboard, pid file) in this process. */
+    _exit(GW_DAEMON_EXIT_RECYCLE);
+}
+
+/* ---- main ---------------------------------------------------------- */
+
+static const char *display_name(gw_group_t *g)
+{
+    if (strcmp(g->display_name, "%{GROUP}") == 0) {
+        return apr_psprintf(g->server->process->pool, "(gateway:%s)",
+                            g->name);
+    }
+    return g->display_name;
+}
+
+static void fail(const char *what)
+{
+    GW_LOG_S(APLOG_CRIT, errno, d.server, "GW0300", "daemon '%s' process %"
+             APR_PID_T_FMT ": %s; exiting", d.group->name, getpid(), what);
+    _exit(GW_DAEMON_EXIT_FATAL);
+}
+
+void gw_daemon_main(gw_group_t *g, int slot, apr_pool_t *pconf,
+                    server_rec *main_server, apr_interval_time_t delay)
+{
+    memset(&d, 0, sizeof(d));
+    d.group = g;
+    d.server = g->server;
+    d.slot = slot;
+    d.parent = getppid();
+    d.wake[0] = d.wake[1] = -1;
+    set_signals();
+    close_inherited(g, main_server);
+    forget_others(g);
+    if (delay > 0) {
+        apr_sleep(delay);
+    }
+    if (apr_pool_create(&d.pool, pconf) != APR_SUCCESS) {
+        fail("cannot create the daemon pool");
+    }
+    apr_pool_tag(d.pool, "gw_daemon");
+    if (g->display_name) {
+        gw_privs_set_title((char **)main_server->process->argv,
+                           main_server->process->argc, display_name(g));
+    }
+    if (drop_privileges() != 0) {
+        _exit(GW_DAEMON_EXIT_FATAL);
+    }
+    if (setup_io() != 0) {
+        fail("cannot set up epoll");
+    }
+    if (apr_thread_mutex_create(&d.lock, APR_THREAD_MUTEX_DEFAULT, d.pool)
+            != APR_SUCCESS
+        || apr_thread_cond_create(&d.cond, d.pool) != APR_SUCCESS) {
+        fail("cannot create the queue lock");
+    }
+    if (start_python() != 0) {
+        _exit(GW_DAEMON_EXIT_FATAL);
+    }
+    d.started = d.last_activity = apr_time_now();
+    if (start_workers() != 0 || gw_dwatch_start(&d) != APR_SUCCESS) {
+        fail("cannot start the worker threads");
+    }
+    GW_LOG_S(APLOG_INFO, 0, d.server, "GW0310", "daemon '%s' process %"
+             APR_PID_T_FMT " ready: %d thread(s), uid %ld, gid %ld",
+             g->name, getpid(), g->threads, (long)getuid(), (long)getgid());
+    io_loop();
+    GW_LOG_S(APLOG_INFO, 0, d.server, "GW0311", "daemon '%s' process %"
+             APR_PID_T_FMT " stopping (%s) after %u request(s)", g->name,
+             getpid(), d.stop_reason == GW_STOP_SIGNAL ? "signal" : "recycle",
+             (unsigned)d.requests);
+    if (d.stop_reason == GW_STOP_FATAL) {
+        _exit(GW_DAEMON_EXIT_RECYCLE);
+    }
+    shut_down();
+    _exit(GW_DAEMON_EXIT_RECYCLE);
+}

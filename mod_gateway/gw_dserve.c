@@ -1,0 +1,447 @@
+/*
+ * gw_dserve.c -- one request on a daemon connection: the daemon's side of
+ * the wire and its gw_io_t transport for the PEP 3333 adapter.
+ *
+ * Runs only in daemon processes, in worker threads. Transport functions run
+ * with the GIL released. Small frames (HEAD, small DATA, END) are gathered
+ * in one buffer and leave in one write: a "hello" response is one syscall.
+ */
+#include "gw_dserve.h"
+#include "gw_log.h"
+#include "gw_io.h"
+#include "gw_python.h"
+#include "gw_loader.h"
+#include "gw_adapter.h"
+#include "gw_pylog.h"
+
+#include <sys/stat.h>
+
+/* Response bytes gathered before a write: HEAD + DATA + END of a typical
+ * page fit, so most responses cost one syscall. */
+#define GW_DSERVE_OUT 65536
+
+typedef struct {
+    gw_dserve_ctx_t *ctx;
+    gw_conn_t *conn;
+    const char *prefix;     /* body bytes that came with REQUEST */
+    apr_size_t prefix_len;
+    int body_done;
+    int broken;             /* the connection cannot be reused */
+    char *out;
+    apr_size_t out_len;
+} gw_dreq_t;
+
+/* ---- output -------------------------------------------------------- */
+
+static apr_status_t send_out(gw_dreq_t *q, const char *extra,
+                             apr_size_t extra_len)
+{
+    struct iovec iov[2];
+    int n = 0;
+    apr_status_t rv;
+
+    if (q->out_len) {
+        iov[n].iov_base = q->out;
+        iov[n++].iov_len = q->out_len;
+    }
+    if (extra_len) {
+        iov[n].iov_base = (void *)extra;
+        iov[n++].iov_len = extra_len;
+    }
+    if (n == 0) {
+        return APR_SUCCESS;
+    }
+    rv = gw_conn_writev(q->conn, iov, n, q->ctx->socket_timeout);
+    q->out_len = 0;
+    if (rv != APR_SUCCESS) {
+        q->broken = 1;
+    }
+    return rv;
+}
+
+/* Room for len more bytes in the gather buffer, writing it out first if
+ * needed. */
+static apr_status_t room(gw_dreq_t *q, apr_size_t len)
+{
+    if (q->out_len + len > GW_DSERVE_OUT) {
+        return send_out(q, NULL, 0);
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t put_frame_header(gw_dreq_t *q, int type, apr_size_t len)
+{
+    apr_status_t rv = room(q, GW_WIRE_HEADER_LEN);
+
+    if (rv == APR_SUCCESS) {
+        gw_wire_encode_header(q->out + q->out_len, type, len, NULL, NULL);
+        q->out_len += GW_WIRE_HEADER_LEN;
+    }
+    return rv;
+}
+
+static apr_status_t put_error(gw_dreq_t *q, uint32_t code, const char *msg)
+{
+    size_t len = strlen(msg), w = 0;
+    apr_status_t rv = room(q, GW_WIRE_HEADER_LEN + 4 + len);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (gw_wire_encode_error(q->out + q->out_len, GW_DSERVE_OUT - q->out_len,
+                             code, msg, len, NULL, &w, NULL) == 0) {
+        q->out_len += w;
+    }
+    return send_out(q, NULL, 0);
+}
+
+/* ---- the transport ------------------------------------------------- */
+
+/* Collects one BODY frame (all its chunks) into buf. */
+static apr_status_t read_body_frame(gw_dreq_t *q, char *buf,
+                                    apr_size_t want, apr_size_t *got)
+{
+    gw_wire_frame_t f;
+    apr_status_t rv;
+    int fd = -1, rc;
+
+    *got = 0;
+    for (;;) {
+        rc = gw_conn_next(q->conn, &f, &fd, q->ctx->socket_timeout, &rv);
+        if (rc <= 0) {
+            q->broken = 1;
+            return rc == 0 ? APR_EOF : rv;
+        }
+        if (f.type == GW_WIRE_T_BODY_END) {
+            q->body_done = 1;
+            return APR_SUCCESS;
+        }
+        if (f.type != GW_WIRE_T_BODY || *got + f.u.chunk.len > want) {
+            /* ABORT (the client went away) or a protocol error. */
+            q->broken = 1;
+            return f.type == GW_WIRE_T_ABORT ? APR_ECONNABORTED
+                                             : APR_EGENERAL;
+        }
+        memcpy(buf + *got, f.u.chunk.data, f.u.chunk.len);
+        *got += f.u.chunk.len;
+        if (f.u.chunk.last) {
+            return APR_SUCCESS;
+        }
+    }
+}
+
+static apr_status_t dio_read(gw_io_t *io, char *buf, apr_size_t *len)
+{
+    gw_dreq_t *q = io->baton;
+    apr_size_t want = *len;
+    char hdr[GW_WIRE_HEADER_LEN + GW_WIRE_READ_LEN];
+    size_t w;
+    apr_status_t rv;
+
+    *len = 0;
+    if (q->prefix_len) {
+        *len = want < q->prefix_len ? want : q->prefix_len;
+        memcpy(buf, q->prefix, *len);
+        q->prefix += *len;
+        q->prefix_len -= *len;
+        return APR_SUCCESS;
+    }
+    if (q->body_done || want == 0) {
+        return APR_SUCCESS;
+    }
+    if (want > GW_WIRE_CAP_BODY) {
+        want = GW_WIRE_CAP_BODY;
+    }
+    /* Buffered response bytes go first: the child handles frames in
+     * order, and a READ must not wait behind our own buffer. */
+    gw_wire_encode_read(hdr, sizeof(hdr), (uint32_t)want, &w, NULL);
+    if ((rv = send_out(q, hdr, w)) != APR_SUCCESS) {
+        return rv;
+    }
+    return read_body_frame(q, buf, want, len);
+}
+
+static apr_status_t dio_head(gw_io_t *io, const gw_head_t *head)
+{
+    gw_dreq_t *q = io->baton;
+    const gw_pair_t *h = (const gw_pair_t *)head->headers->elts;
+    size_t n = (size_t)head->headers->nelts, w = 0;
+    size_t slen = strlen(head->status_line);
+    size_t need = gw_wire_head_size(slen, h, n);
+    apr_status_t rv;
+    char *buf;
+
+    if (need == 0) {
+        return APR_EGENERAL;
+    }
+    if (need > GW_DSERVE_OUT) {
+        /* A head larger than the gather buffer goes out on its own. */
+        buf = apr_palloc(io->pool, need);
+        if (gw_wire_encode_head(buf, need, head->status_line, slen, h, n,
+                                NULL, &w, NULL) != 0) {
+            return APR_EGENERAL;
+        }
+        return send_out(q, buf, w);
+    }
+    if ((rv = room(q, need)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (gw_wire_encode_head(q->out + q->out_len, need, head->status_line,
+                            slen, h, n, NULL, &w, NULL) != 0) {
+        return APR_EGENERAL;
+    }
+    q->out_len += w;
+    return APR_SUCCESS;
+}
+
+static apr_status_t dio_write(gw_io_t *io, const char *buf, apr_size_t len,
+                              int flush)
+{
+    gw_dreq_t *q = io->baton;
+    apr_status_t rv = APR_SUCCESS;
+
+    while (len > 0 && rv == APR_SUCCESS) {
+        apr_size_t n = len > GW_WIRE_CAP_DATA ? GW_WIRE_CAP_DATA : len;
+
+        if ((rv = put_frame_header(q, GW_WIRE_T_DATA, n)) != APR_SUCCESS) {
+            break;
+        }
+        if (q->out_len + n <= GW_DSERVE_OUT) {
+            memcpy(q->out + q->out_len, buf, n);
+            q->out_len += n;
+        }
+        else {
+            /* Large blocks are not copied: header and bytes in one
+             * writev. */
+            rv = send_out(q, buf, n);
+        }
+        buf += n;
+        len -= n;
+    }
+    if (rv == APR_SUCCESS && flush) {
+        rv = send_out(q, NULL, 0);
+    }
+    return rv;
+}
+
+static apr_status_t dio_sendfile(gw_io_t *io, int fd, apr_off_t offset,
+                                 apr_off_t len)
+{
+    gw_dreq_t *q = io->baton;
+    char frame[GW_WIRE_HEADER_LEN + GW_WIRE_FILE_LEN];
+    size_t w;
+    apr_status_t rv;
+
+    if (gw_wire_encode_file(frame, sizeof(frame), (uint64_t)offset,
+                            (uint64_t)len, &w, NULL) != 0) {
+        return APR_ENOTIMPL;
+    }
+    if ((rv = send_out(q, NULL, 0)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = gw_conn_send_fd(q->conn, frame, w, fd, q->ctx->socket_timeout);
+    if (rv != APR_SUCCESS) {
+        q->broken = 1;
+    }
+    return rv;
+}
+
+static apr_status_t dio_finish(gw_io_t *io, int ok)
+{
+    gw_dreq_t *q = io->baton;
+    apr_status_t rv;
+
+    if (!ok) {
+        /* After HEAD, ERROR means "abort": the child truncates. */
+        return put_error(q, GW_WIRE_ERR_APP, "the response was aborted");
+    }
+    if ((rv = put_frame_header(q, GW_WIRE_T_END, 0)) != APR_SUCCESS) {
+        return rv;
+    }
+    return send_out(q, NULL, 0);
+}
+
+static void dio_log(gw_io_t *io, int level, const char *msg)
+{
+    gw_dreq_t *q = io->baton;
+
+    ap_log_error(APLOG_MARK, level, 0, q->ctx->server, "%s", msg);
+}
+
+static const gw_io_ops_t dio_ops = {
+    dio_read, dio_head, dio_write, dio_sendfile, dio_finish, dio_log,
+};
+
+/* ---- one request --------------------------------------------------- */
+
+typedef struct {
+    apr_array_header_t *env; /* gw_pair_t, NUL-terminated copies */
+    const char *script;
+    const char *app_group;
+    const char *callable;
+    const char *request_id;
+    int reload;
+    int header_only;
+} gw_dreq_env_t;
+
+static const char *env_value(const gw_pair_t *p, const char *key)
+{
+    return strcmp(p->name, key) == 0 ? p->value : NULL;
+}
+
+/* Copies the REQUEST frame's pairs and body prefix into the pool (frame
+ * memory lasts only until the next read) and picks out what the daemon
+ * needs to find the app. */
+static int take_request(apr_pool_t *pool, const gw_wire_frame_t *f,
+                        gw_dreq_env_t *e, gw_dreq_t *q)
+{
+    size_t i;
+
+    memset(e, 0, sizeof(*e));
+    e->env = apr_array_make(pool, (int)f->u.request.npairs, sizeof(gw_pair_t));
+    for (i = 0; i < f->u.request.npairs; i++) {
+        const gw_wire_pair_t *src = &f->u.request.pairs[i];
+        gw_pair_t *p = apr_array_push(e->env);
+        const char *v;
+
+        p->name = apr_pstrmemdup(pool, src->name, src->name_len);
+        p->name_len = src->name_len;
+        p->value = apr_pstrmemdup(pool, src->value, src->value_len);
+        p->value_len = src->value_len;
+        if ((v = env_value(p, "SCRIPT_FILENAME")) != NULL) {
+            e->script = v;
+        }
+        else if ((v = env_value(p, "mod_gateway.application_group"))) {
+            e->app_group = v;
+        }
+        else if ((v = env_value(p, "mod_gateway.callable_object"))) {
+            e->callable = v;
+        }
+        else if ((v = env_value(p, "mod_gateway.request_id"))) {
+            e->request_id = v;
+        }
+        else if ((v = env_value(p, "mod_gateway.script_reloading"))) {
+            e->reload = strcmp(v, "1") == 0;
+        }
+        else if ((v = env_value(p, "REQUEST_METHOD"))) {
+            e->header_only = strcmp(v, "HEAD") == 0;
+        }
+    }
+    q->prefix = apr_pmemdup(pool, f->u.request.body, f->u.request.body_len);
+    q->prefix_len = f->u.request.body_len;
+    return e->script && e->app_group && e->callable ? 0 : -1;
+}
+
+/* Reads HELLO (once per connection) and the REQUEST. 1: got it; 0: the
+ * child closed an idle connection; -1: protocol error (logged). */
+static int read_request(gw_dserve_ctx_t *ctx, gw_dconn_t *dc,
+                        apr_pool_t *pool, gw_dreq_env_t *e, gw_dreq_t *q)
+{
+    gw_wire_frame_t f;
+    apr_status_t rv;
+    int fd = -1, rc;
+
+    for (;;) {
+        rc = gw_conn_next(dc->conn, &f, &fd, ctx->socket_timeout, &rv);
+        if (rc <= 0) {
+            return rc;
+        }
+        if (!dc->authenticated) {
+            if (f.type != GW_WIRE_T_HELLO
+                || !gw_wire_secret_eq(f.u.hello.secret, ctx->group->secret,
+                                      GW_SECRET_LEN)) {
+                GW_LOG_S(APLOG_ERR, 0, ctx->server, "GW0303", "daemon "
+                         "group '%s': a connection did not present the "
+                         "group's secret; closed", ctx->group->name);
+                return -1;
+            }
+            dc->authenticated = 1;
+            continue;
+        }
+        if (f.type != GW_WIRE_T_REQUEST || take_request(pool, &f, e, q) < 0) {
+            GW_LOG_S(APLOG_ERR, 0, ctx->server, "GW0304", "daemon group "
+                     "'%s': expected a REQUEST frame, got %s; closed",
+                     ctx->group->name, gw_wire_type_name(f.type));
+            return -1;
+        }
+        return 1;
+    }
+}
+
+static int run_app(gw_dserve_ctx_t *ctx, gw_dreq_env_t *e, gw_io_t *io)
+{
+    const gw_python_config_t *pc = gw_python_config();
+    gw_request_info_t info = { pc->multithread, pc->multiprocess,
+                               e->header_only };
+    const char *err = NULL;
+    gw_interp_t *interp = gw_python_acquire(e->app_group, &err);
+    struct stat st;
+    apr_time_t mtime = 0;
+    PyObject *app;
+    gw_adapter_rc_t rc;
+
+    if (interp == NULL) {
+        GW_LOG_S(APLOG_ERR, 0, ctx->server, "GW0103", "[%s] cannot create "
+                 "the Python interpreter '%s': %s", io->request_id,
+                 e->app_group, err);
+        return GW_ADAPTER_FAILED;
+    }
+    if (stat(e->script, &st) == 0) {
+        mtime = apr_time_from_sec(st.st_mtime)
+            + st.st_mtim.tv_nsec / 1000;
+    }
+    gw_pylog_set_current(io);
+    app = gw_loader_app(interp, e->script, mtime, e->reload, e->callable);
+    if (app == NULL) {
+        gw_adapter_log_exception(io, APLOG_ERR, "GW0104", apr_psprintf(
+            io->pool, "cannot load the WSGI script '%s':", e->script));
+        gw_pylog_set_current(NULL);
+        gw_python_release(interp);
+        return GW_ADAPTER_FAILED;
+    }
+    gw_python_request_begin(&ctx->py, interp);
+    rc = gw_adapter_run(interp, app, io, e->env, &info);
+    gw_python_request_end(&ctx->py);
+    Py_DECREF(app);
+    gw_python_release(interp);
+    return rc;
+}
+
+gw_dserve_rc_t gw_dserve_one(gw_dserve_ctx_t *ctx, gw_dconn_t *dc,
+                             apr_pool_t *pool, int reject)
+{
+    gw_dreq_t q = { ctx, dc->conn, NULL, 0, 0, 0, NULL, 0 };
+    gw_io_t io = { &dio_ops, pool, "-", &q };
+    gw_dreq_env_t e;
+    int rc;
+
+    q.out = apr_palloc(pool, GW_DSERVE_OUT);
+    rc = read_request(ctx, dc, pool, &e, &q);
+    if (rc <= 0) {
+        return GW_DSERVE_CLOSE;
+    }
+    io.request_id = e.request_id ? e.request_id : "-";
+    if (reject) {
+        put_error(&q, (uint32_t)reject, reject == GW_WIRE_ERR_TIMEOUT
+                  ? "the request waited too long in the daemon's queue"
+                  : "the daemon is shutting down");
+        return q.broken ? GW_DSERVE_CLOSE : GW_DSERVE_KEEP;
+    }
+    ctx->timed_out = 0;
+    if (run_app(ctx, &e, &io) == GW_ADAPTER_FAILED) {
+        put_error(&q, ctx->timed_out ? GW_WIRE_ERR_TIMEOUT : GW_WIRE_ERR_APP,
+                  ctx->timed_out ? "request-timeout" : "application error");
+    }
+    return q.broken ? GW_DSERVE_CLOSE : GW_DSERVE_KEEP;
+}
+
+void gw_dserve_close(gw_dconn_t *dc, apr_interval_time_t timeout)
+{
+    char frame[GW_WIRE_HEADER_LEN];
+    struct iovec iov = { frame, sizeof(frame) };
+
+    gw_wire_encode_header(frame, GW_WIRE_T_CLOSE, 0, NULL, NULL);
+    gw_conn_writev(dc->conn, &iov, 1, timeout);
+    gw_conn_destroy(dc->conn);
+    dc->conn = NULL;
+}

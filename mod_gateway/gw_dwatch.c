@@ -1,0 +1,148 @@
+/*
+ * gw_dwatch.c -- the watchdog of a daemon process.
+ *
+ * Runs only in daemon processes. Two threads:
+ *  - the watchdog (no GIL, ever) checks every 250 ms: restart-interval,
+ *    inactivity-timeout, the parent being gone, request-timeout, and the
+ *    GIL heartbeat for deadlock-timeout. Unlike mod_wsgi's monitor it runs
+ *    whatever timeouts are set.
+ *  - the GIL thread takes the GIL once a second (the heartbeat) and, while
+ *    holding it, delivers request-timeout interrupts: a TimeoutError raised
+ *    in the stuck request's thread, so the request ends with 504 and the
+ *    thread and process go on serving. If the request is still running
+ *    after a grace period, the interrupt did not take (a C call that never
+ *    returns to Python) and the process exits to be respawned.
+ */
+#include "gw_dwatch.h"
+#include "gw_log.h"
+#include "gw_python.h"
+
+#include <unistd.h>
+
+#define GW_TICK (250 * 1000)
+/* How long an interrupted request may take to unwind before the process
+ * is restarted: long enough for except/finally blocks, short enough that a
+ * stuck thread is not left holding a worker for long. */
+#define GW_INTERRUPT_GRACE apr_time_from_sec(5)
+
+static void recycle(gw_daemon_t *d, const char *why)
+{
+    GW_LOG_S(APLOG_INFO, 0, d->server, "GW0323", "daemon '%s' process %"
+             APR_PID_T_FMT ": %s; recycling", d->group->name, getpid(), why);
+    gw_daemon_stop(GW_STOP_RECYCLE);
+}
+
+static void die(gw_daemon_t *d, const char *why)
+{
+    GW_LOG_S(APLOG_CRIT, 0, d->server, "GW0324", "daemon '%s' process %"
+             APR_PID_T_FMT ": %s; exiting so that it is restarted",
+             d->group->name, getpid(), why);
+    _exit(0);
+}
+
+static void check_requests(gw_daemon_t *d, apr_time_t now)
+{
+    apr_interval_time_t limit = d->group->request_timeout;
+    int i;
+
+    for (i = 0; limit > 0 && i < d->nworkers; i++) {
+        gw_worker_t *w = &d->workers[i];
+        apr_time_t since = w->busy_since;
+
+        if (since == 0 || now - since < limit) {
+            continue;
+        }
+        if (w->interrupted == 0) {
+            GW_LOG_S(APLOG_ERR, 0, d->server, "GW0325", "daemon '%s': a "
+                     "request ran past request-timeout (%" APR_TIME_T_FMT
+                     " s); interrupting it", d->group->name,
+                     apr_time_sec(limit));
+            w->ctx.timed_out = 1;
+            w->interrupted = now;
+            w->interrupt_pending = 1;
+        }
+        else if (now - w->interrupted > GW_INTERRUPT_GRACE) {
+            die(d, "an interrupted request did not stop (a call that never "
+                "returns to Python)");
+        }
+    }
+}
+
+static void *APR_THREAD_FUNC watchdog_main(apr_thread_t *t, void *data)
+{
+    gw_daemon_t *d = data;
+    gw_group_t *g = d->group;
+
+    while (d->stop_reason == GW_STOP_NONE || d->busy > 0) {
+        apr_time_t now = apr_time_now();
+
+        apr_sleep(GW_TICK);
+        if (getppid() != d->parent && d->stop_reason == GW_STOP_NONE) {
+            GW_LOG_S(APLOG_ERR, 0, d->server, "GW0326", "daemon '%s' "
+                     "process %" APR_PID_T_FMT ": the Apache parent is gone; "
+                     "stopping", g->name, getpid());
+            gw_daemon_stop(GW_STOP_SIGNAL);
+        }
+        if (d->stop_reason != GW_STOP_NONE) {
+            check_requests(d, now);
+            continue;
+        }
+        if (g->restart_interval > 0
+            && now - d->started > g->restart_interval) {
+            recycle(d, "restart-interval reached");
+        }
+        else if (g->inactivity_timeout > 0 && d->busy == 0
+                 && now - d->last_activity > g->inactivity_timeout) {
+            recycle(d, "inactivity-timeout reached");
+        }
+        check_requests(d, now);
+        if (g->deadlock_timeout > 0
+            && now - d->gil_heartbeat > g->deadlock_timeout) {
+            die(d, "the GIL has been held past deadlock-timeout");
+        }
+    }
+    return NULL;
+}
+
+static void *APR_THREAD_FUNC gil_main(apr_thread_t *t, void *data)
+{
+    gw_daemon_t *d = data;
+    int i;
+
+    for (;;) {
+        const char *err = NULL;
+        gw_interp_t *main_interp = gw_python_acquire("", &err);
+
+        if (main_interp == NULL) {
+            return NULL;
+        }
+        d->gil_heartbeat = apr_time_now();
+        for (i = 0; i < d->nworkers; i++) {
+            gw_worker_t *w = &d->workers[i];
+
+            if (w->interrupt_pending) {
+                w->interrupt_pending = 0;
+                gw_python_interrupt(&w->ctx.py);
+            }
+        }
+        gw_python_release(main_interp);
+        apr_sleep(apr_time_from_sec(1));
+    }
+    return NULL;
+}
+
+apr_status_t gw_dwatch_start(gw_daemon_t *d)
+{
+    apr_thread_t *t;
+    apr_threadattr_t *attr;
+    apr_status_t rv;
+
+    d->gil_heartbeat = apr_time_now();
+    apr_threadattr_create(&attr, d->pool);
+    apr_threadattr_detach_set(attr, 1);
+    rv = apr_thread_create(&t, attr, watchdog_main, d, d->pool);
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_create(&t, attr, gil_main, d, d->pool);
+    }
+    return rv;
+}

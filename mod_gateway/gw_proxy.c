@@ -1,0 +1,616 @@
+/*
+ * gw_proxy.c -- a request served by a daemon process group, seen from the
+ * Apache child.
+ *
+ * Runs only in Apache children. The daemon runs tenant code, so everything
+ * it sends is hostile input (RELIABILITY.md): frames are checked by the L0
+ * decoder, status and headers again by gw_http, hop-by-hop headers and
+ * Transfer-Encoding are dropped, Content-Length is enforced, and a daemon's
+ * Location header never causes an internal redirect.
+ *
+ * Connections are persistent and pooled per child and per group. A request
+ * is sent again on a new connection only when the daemon proves it never
+ * read it: a CLOSE frame as the answer, or a failed write of the REQUEST.
+ */
+#include "gw_proxy.h"
+#include "gw_conn.h"
+#include "gw_http.h"
+#include "gw_io.h"
+#include "gw_log.h"
+
+#include "apr_buckets.h"
+#include "apr_thread_mutex.h"
+#include "util_filter.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* How often a request is sent again after a CLOSE answer (each daemon
+ * recycling at once could answer CLOSE once). */
+#define GW_PROXY_RETRIES 4
+#define GW_PROXY_BODY_CHUNK 65536
+
+typedef struct {
+    apr_thread_mutex_t *lock;
+    apr_array_header_t *idle;   /* gw_conn_t * */
+} gw_cpool_t;
+
+static gw_cpool_t *pools;       /* one per group, by gw_group_t.index */
+
+void gw_proxy_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    apr_array_header_t *groups = gw_group_list();
+    int i;
+
+    pools = apr_pcalloc(pchild, sizeof(gw_cpool_t) * (groups->nelts + 1));
+    for (i = 0; i < groups->nelts; i++) {
+        apr_thread_mutex_create(&pools[i].lock, APR_THREAD_MUTEX_DEFAULT,
+                                pchild);
+        pools[i].idle = apr_array_make(pchild, 8, sizeof(gw_conn_t *));
+    }
+}
+
+/* ---- connections --------------------------------------------------- */
+
+/* An idle pooled connection with bytes (CLOSE) or EOF waiting is stale. */
+static int is_stale(gw_conn_t *c)
+{
+    struct pollfd pfd = { c->fd, POLLIN, 0 };
+
+    return poll(&pfd, 1, 0) != 0;
+}
+
+static gw_conn_t *pool_get(gw_group_t *g)
+{
+    gw_cpool_t *cp = &pools[g->index];
+    gw_conn_t *c = NULL;
+
+    for (;;) {
+        apr_thread_mutex_lock(cp->lock);
+        c = cp->idle->nelts ? APR_ARRAY_IDX(cp->idle, --cp->idle->nelts,
+                                            gw_conn_t *) : NULL;
+        apr_thread_mutex_unlock(cp->lock);
+        if (c == NULL || !is_stale(c)) {
+            return c;
+        }
+        gw_conn_destroy(c);
+    }
+}
+
+static void pool_put(gw_group_t *g, gw_conn_t *c)
+{
+    gw_cpool_t *cp = &pools[g->index];
+
+    apr_thread_mutex_lock(cp->lock);
+    APR_ARRAY_PUSH(cp->idle, gw_conn_t *) = c;
+    apr_thread_mutex_unlock(cp->lock);
+}
+
+/* Connects, retrying while the daemon is starting or its backlog is full,
+ * until connect-timeout. Checks who listens before anything is sent. */
+static apr_status_t dial(request_rec *r, gw_group_t *g, gw_conn_t **out)
+{
+    apr_time_t end = apr_time_now() + g->connect_timeout;
+    struct sockaddr_un sa;
+    apr_status_t rv;
+    uid_t uid;
+    gid_t gid;
+    pid_t pid;
+    int fd;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    apr_cpystrn(sa.sun_path, g->socket_path, sizeof(sa.sun_path));
+    for (;;) {
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+            return errno;
+        }
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+            break;
+        }
+        rv = errno;
+        close(fd);
+        if (apr_time_now() >= end) {
+            return rv;
+        }
+        apr_sleep(apr_time_from_msec(20));
+    }
+    if ((rv = gw_conn_peer(fd, &uid, &gid, &pid)) != APR_SUCCESS) {
+        close(fd);
+        return rv;
+    }
+    /* The listening socket is created by the Apache parent, so that is
+     * who SO_PEERCRED names; anything else at this path is an impostor. */
+    if (pid != getppid() || (uid != 0 && uid != geteuid())) {
+        GW_LOG_R(APLOG_ERR, 0, r, "GW0411", "the socket %s of daemon group "
+                 "'%s' is held by pid %ld uid %ld, not by this server's "
+                 "parent process (pid %ld); refusing to send it the request",
+                 g->socket_path, g->name, (long)pid, (long)uid,
+                 (long)getppid());
+        close(fd);
+        return APR_EACCES;
+    }
+    *out = gw_conn_create(NULL, fd, GW_WIRE_TO_CHILD, NULL);
+    return *out ? APR_SUCCESS : APR_ENOMEM;
+}
+
+/* ---- one exchange -------------------------------------------------- */
+
+typedef struct {
+    request_rec *r;
+    gw_group_t *g;
+    gw_conn_t *c;
+    const char *id;
+    apr_interval_time_t timeout;
+    apr_bucket_brigade *out;
+    apr_bucket_brigade *in;
+    char *body;              /* frame header + client body bytes */
+    int got_frame;           /* the daemon answered this request */
+    int head;                /* HEAD applied */
+    int no_body;
+    int passed;              /* bytes went down the output filters */
+    int body_done;
+    int reusable;
+    int cut_logged;
+    apr_off_t clen, sent;
+} gw_px_t;
+
+#define GW_RETRY (-2)
+
+static apr_status_t send_request(gw_px_t *px, apr_array_header_t *env)
+{
+    const gw_pair_t *pairs = (const gw_pair_t *)env->elts;
+    size_t n = (size_t)env->nelts, size, w = 0, off = 0;
+    struct iovec iov;
+    char *buf;
+    apr_status_t rv;
+
+    size = gw_wire_request_size(pairs, n, 0);
+    if (size == 0 || size > GW_WIRE_CAP_REQUEST + GW_WIRE_HEADER_LEN) {
+        return APR_EINVAL;
+    }
+    buf = apr_palloc(px->r->pool, size + GW_WIRE_HEADER_LEN + GW_SECRET_LEN);
+    if (!px->c->hello_sent) {
+        gw_wire_encode_hello(buf, GW_WIRE_HEADER_LEN + GW_SECRET_LEN,
+                             px->g->secret, GW_SECRET_LEN, &off, NULL);
+    }
+    if (gw_wire_encode_request(buf + off, size, pairs, n, NULL, 0, NULL, &w,
+                               NULL) != 0) {
+        return APR_EINVAL;
+    }
+    iov.iov_base = buf;
+    iov.iov_len = off + w;
+    rv = gw_conn_writev(px->c, &iov, 1, px->timeout);
+    if (rv == APR_SUCCESS) {
+        px->c->hello_sent = 1;
+    }
+    return rv;
+}
+
+static int pass(gw_px_t *px, int flush)
+{
+    request_rec *r = px->r;
+    apr_status_t rv;
+
+    if (flush) {
+        APR_BRIGADE_INSERT_TAIL(px->out, apr_bucket_flush_create(
+            r->connection->bucket_alloc));
+    }
+    px->passed = 1;
+    rv = ap_pass_brigade(r->output_filters, px->out);
+    apr_brigade_cleanup(px->out);
+    return rv == APR_SUCCESS && !r->connection->aborted ? 0 : -1;
+}
+
+/* The response is cut short: an error bucket makes the chunk filter leave
+ * out the last chunk, and the connection closes. */
+static void abort_response(gw_px_t *px)
+{
+    request_rec *r = px->r;
+    conn_rec *c = r->connection;
+
+    r->no_cache = 1;
+    c->keepalive = AP_CONN_CLOSE;
+    APR_BRIGADE_INSERT_TAIL(px->out, ap_bucket_error_create(
+        HTTP_BAD_GATEWAY, NULL, r->pool, c->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(px->out, apr_bucket_eos_create(c->bucket_alloc));
+    pass(px, 0);
+}
+
+/* A failure: before anything went out, Apache's error page with status;
+ * after, a truncated response. The connection is not reused. */
+static int fail(gw_px_t *px, int status, const char *tag, const char *why)
+{
+    px->reusable = 0;
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, px->r, "%s: [%s] daemon group "
+                  "'%s': %s%s", tag, px->id, px->g->name, why, px->passed
+                  ? "; the response was already under way and is cut short"
+                  : "");
+    if (px->passed) {
+        abort_response(px);
+        return OK;
+    }
+    return status;
+}
+
+/* Up to *len client body bytes into buf; *len = 0 at the end. */
+static apr_status_t read_client(gw_px_t *px, char *buf, apr_size_t *len)
+{
+    request_rec *r = px->r;
+    apr_size_t want = *len;
+    apr_status_t rv;
+
+    *len = 0;
+    while (!px->body_done && *len == 0) {
+        rv = ap_get_brigade(r->input_filters, px->in, AP_MODE_READBYTES,
+                            APR_BLOCK_READ, want);
+        if (rv != APR_SUCCESS) {
+            apr_brigade_cleanup(px->in);
+            return rv;
+        }
+        if (!APR_BRIGADE_EMPTY(px->in)
+            && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(px->in))) {
+            px->body_done = 1;
+        }
+        *len = want;
+        rv = apr_brigade_flatten(px->in, buf, len);
+        apr_brigade_cleanup(px->in);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* READ: the app wants body bytes; the client is read only now, so a large
+ * upload never has to fit anywhere. One BODY (1..want bytes) or BODY_END
+ * answers each READ. */
+static int on_read(gw_px_t *px, uint32_t want)
+{
+    apr_size_t len = want < GW_PROXY_BODY_CHUNK ? want : GW_PROXY_BODY_CHUNK;
+    apr_status_t rv = read_client(px, px->body + GW_WIRE_HEADER_LEN, &len);
+    struct iovec iov;
+    int type = len > 0 ? GW_WIRE_T_BODY : GW_WIRE_T_BODY_END;
+
+    if (rv != APR_SUCCESS) {
+        /* The client failed (timeout, reset, LimitRequestBody): the daemon
+         * hears ABORT and the app's read raises. */
+        type = GW_WIRE_T_ABORT;
+        len = 0;
+        px->reusable = 0;
+    }
+    gw_wire_encode_header(px->body, type, len, NULL, NULL);
+    iov.iov_base = px->body;
+    iov.iov_len = GW_WIRE_HEADER_LEN + len;
+    if (gw_conn_writev(px->c, &iov, 1, px->timeout) != APR_SUCCESS) {
+        px->reusable = 0;
+        return fail(px, HTTP_BAD_GATEWAY, "GW0415", "cannot send the "
+                    "request body to the daemon");
+    }
+    if (rv != APR_SUCCESS) {
+        GW_LOG_R(APLOG_INFO, rv, px->r, "GW0423", "[%s] reading the request "
+                 "body from the client failed", px->id);
+        return px->passed ? OK : ap_map_http_request_error(rv,
+                                                           HTTP_BAD_REQUEST);
+    }
+    return OK;
+}
+
+/* HEAD from the daemon, validated again (the daemon is untrusted). */
+static int on_head(gw_px_t *px, const gw_wire_frame_t *f)
+{
+    request_rec *r = px->r;
+    const char *err;
+    int code;
+    size_t i;
+
+    if (px->head) {
+        return fail(px, HTTP_BAD_GATEWAY, "GW0416", "a second HEAD frame");
+    }
+    if (gw_http_check_status(f->u.head.status, f->u.head.status_len, &code,
+                             &err) != 0) {
+        return fail(px, HTTP_BAD_GATEWAY, "GW0417", apr_psprintf(r->pool,
+                    "invalid status from the daemon: %s", err));
+    }
+    for (i = 0; i < f->u.head.nheaders; i++) {
+        const gw_wire_pair_t *h = &f->u.head.headers[i];
+        const char *name, *value;
+
+        if (gw_http_check_header_name(h->name, h->name_len, &err) != 0
+            || gw_http_check_header_value(h->value, h->value_len, &err)
+               != 0) {
+            return fail(px, HTTP_BAD_GATEWAY, "GW0417", apr_psprintf(r->pool,
+                        "invalid header from the daemon: %s", err));
+        }
+        name = apr_pstrmemdup(r->pool, h->name, h->name_len);
+        value = apr_pstrmemdup(r->pool, h->value, h->value_len);
+        if (gw_http_is_hop_by_hop(h->name, h->name_len)) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "GW0418: [%s] "
+                          "dropped the hop-by-hop header '%s' sent by daemon "
+                          "group '%s'", px->id, name, px->g->name);
+        }
+        else if (strcasecmp(name, "Content-Length") == 0) {
+            long long cl;
+
+            if (gw_http_parse_content_length(h->value, h->value_len, &cl,
+                                             &err) != 0
+                || (px->clen >= 0 && px->clen != cl)) {
+                return fail(px, HTTP_BAD_GATEWAY, "GW0417", "an invalid "
+                            "Content-Length from the daemon");
+            }
+            px->clen = (apr_off_t)cl;
+        }
+        else if (strcasecmp(name, "Content-Type") == 0) {
+            ap_set_content_type(r, value);
+        }
+        else {
+            apr_table_addn(r->headers_out, name, value);
+        }
+    }
+    r->status = code;
+    r->status_line = apr_pstrmemdup(r->pool, f->u.head.status,
+                                    f->u.head.status_len);
+    px->no_body = r->header_only || gw_http_status_has_no_body(code);
+    if (px->clen >= 0 && code != HTTP_NO_CONTENT) {
+        ap_set_content_length(r, px->clen);
+    }
+    px->head = 1;
+    return OK;
+}
+
+/* Bytes past the daemon's Content-Length are dropped, and the connection
+ * is not trusted again. */
+static apr_size_t clamp(gw_px_t *px, apr_size_t len)
+{
+    if (px->clen >= 0 && (apr_off_t)len > px->clen - px->sent) {
+        px->reusable = 0;
+        if (!px->cut_logged) {
+            px->cut_logged = 1;
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, px->r, "GW0419: [%s] "
+                          "daemon group '%s' sent more than its "
+                          "Content-Length; the rest is dropped", px->id,
+                          px->g->name);
+        }
+        return (apr_size_t)(px->clen - px->sent);
+    }
+    return len;
+}
+
+static int on_data(gw_px_t *px, const gw_wire_frame_t *f)
+{
+    apr_bucket_alloc_t *ba = px->r->connection->bucket_alloc;
+    apr_size_t len;
+
+    if (!px->head) {
+        return fail(px, HTTP_BAD_GATEWAY, "GW0416", "body data before HEAD");
+    }
+    len = px->no_body ? 0 : clamp(px, f->u.chunk.len);
+    if (len > 0) {
+        /* The bytes live in the connection's read buffer, which is only
+         * refilled once nothing is pending: pass before that. */
+        APR_BRIGADE_INSERT_TAIL(px->out, apr_bucket_transient_create(
+            f->u.chunk.data, len, ba));
+        px->sent += (apr_off_t)len;
+    }
+    if (!gw_conn_pending(px->c) && !APR_BRIGADE_EMPTY(px->out)
+        && pass(px, f->u.chunk.last) < 0) {
+        px->reusable = 0;
+        return DONE; /* the client is gone */
+    }
+    return OK;
+}
+
+static apr_status_t close_fd(void *data)
+{
+    close((int)(apr_uintptr_t)data);
+    return APR_SUCCESS;
+}
+
+/* FILE: the daemon's fd, sent with sendfile from this child. */
+static int on_file(gw_px_t *px, const gw_wire_frame_t *f, int fd)
+{
+    request_rec *r = px->r;
+    apr_file_t *file = NULL;
+    apr_os_file_t os = fd;
+    apr_size_t len;
+
+    if (fd < 0) {
+        return fail(px, HTTP_BAD_GATEWAY, "GW0416", "a FILE frame without a "
+                    "file descriptor");
+    }
+    apr_pool_cleanup_register(r->pool, (void *)(apr_uintptr_t)fd, close_fd,
+                              apr_pool_cleanup_null);
+    if (!px->head) {
+        return fail(px, HTTP_BAD_GATEWAY, "GW0416", "a FILE frame before "
+                    "HEAD");
+    }
+    len = px->no_body ? 0 : clamp(px, (apr_size_t)f->u.file.length);
+    if (len > 0) {
+        apr_os_file_put(&file, &os, APR_FOPEN_READ
+                        | APR_FOPEN_SENDFILE_ENABLED, r->pool);
+        apr_brigade_insert_file(px->out, file, (apr_off_t)f->u.file.offset,
+                                len, r->pool);
+        px->sent += (apr_off_t)len;
+    }
+    return OK;
+}
+
+static int on_end(gw_px_t *px)
+{
+    conn_rec *c = px->r->connection;
+
+    if (!px->head) {
+        return fail(px, HTTP_BAD_GATEWAY, "GW0416", "END before HEAD");
+    }
+    if (!px->no_body && px->clen >= 0 && px->sent < px->clen) {
+        /* Content-Length promised more: pass what came, then cut. */
+        px->reusable = 0;
+        if (!APR_BRIGADE_EMPTY(px->out)) {
+            pass(px, 1);
+        }
+        return fail(px, HTTP_BAD_GATEWAY, "GW0420", apr_psprintf(px->r->pool,
+                    "the response ended after %" APR_OFF_T_FMT " of %"
+                    APR_OFF_T_FMT " Content-Length bytes", px->sent,
+                    px->clen));
+    }
+    APR_BRIGADE_INSERT_TAIL(px->out, apr_bucket_eos_create(c->bucket_alloc));
+    if (pass(px, 0) < 0) {
+        px->reusable = 0;
+    }
+    return OK;
+}
+
+static int on_error(gw_px_t *px, const gw_wire_frame_t *f)
+{
+    request_rec *r = px->r;
+    int status = gw_wire_error_status(f->u.error.code);
+    const char *msg = ap_escape_logitem(r->pool, apr_pstrmemdup(r->pool,
+                      f->u.error.message, f->u.error.message_len));
+
+    px->reusable = !px->head;
+    if (px->head && !APR_BRIGADE_EMPTY(px->out)) {
+        pass(px, 1);
+    }
+    if (!px->passed && f->u.error.code == GW_WIRE_ERR_APP) {
+        /* The app's failure is logged by the daemon with its traceback. */
+        return status;
+    }
+    return fail(px, status, "GW0412", apr_psprintf(r->pool, "the daemon "
+                "answered %d (%s)", status, msg));
+}
+
+/* Reads the daemon's answer to the request just sent. */
+static int exchange(gw_px_t *px)
+{
+    gw_wire_frame_t f;
+    apr_status_t rv;
+    int fd, rc, st;
+
+    for (;;) {
+        fd = -1;
+        rc = gw_conn_next(px->c, &f, &fd, px->timeout, &rv);
+        if (rc == 0) {
+            return fail(px, HTTP_BAD_GATEWAY, "GW0413", "the daemon closed "
+                        "the connection before the response was complete");
+        }
+        if (rc < 0) {
+            if (fd >= 0) {
+                close(fd);
+            }
+            if (rv == APR_TIMEUP) {
+                return fail(px, HTTP_GATEWAY_TIME_OUT, "GW0414", "no answer "
+                            "within socket-timeout");
+            }
+            return fail(px, HTTP_BAD_GATEWAY, "GW0415", apr_psprintf(
+                        px->r->pool, "broken frame stream: %s",
+                        px->c->error ? px->c->error : "read error"));
+        }
+        if (f.type == GW_WIRE_T_CLOSE && !px->got_frame) {
+            return GW_RETRY;
+        }
+        px->got_frame = 1;
+        switch (f.type) {
+            case GW_WIRE_T_READ:
+                st = on_read(px, f.u.read.want);
+                break;
+            case GW_WIRE_T_HEAD:
+                st = on_head(px, &f);
+                break;
+            case GW_WIRE_T_DATA:
+                st = on_data(px, &f);
+                break;
+            case GW_WIRE_T_FILE:
+                st = on_file(px, &f, fd);
+                break;
+            case GW_WIRE_T_END:
+                px->reusable = 1;
+                return on_end(px);
+            case GW_WIRE_T_ERROR:
+                return on_error(px, &f);
+            default:
+                return fail(px, HTTP_BAD_GATEWAY, "GW0416", "a CLOSE frame "
+                            "in the middle of a response");
+        }
+        if (st != OK) {
+            return st == DONE ? OK : st;
+        }
+    }
+}
+
+static int connect_and_send(gw_px_t *px, apr_array_header_t *env,
+                            int *fresh)
+{
+    apr_status_t rv;
+
+    px->c = pool_get(px->g);
+    *fresh = px->c == NULL;
+    if (px->c == NULL && (rv = dial(px->r, px->g, &px->c)) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, px->r, "GW0410: [%s] cannot "
+                      "connect to daemon group '%s' at %s within "
+                      "connect-timeout", px->id, px->g->name,
+                      px->g->socket_path);
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    if ((rv = send_request(px, env)) == APR_SUCCESS) {
+        return OK;
+    }
+    gw_conn_destroy(px->c);
+    px->c = NULL;
+    if (rv == APR_EINVAL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, px->r, "GW0421: [%s] the "
+                      "request's environ does not fit in a frame", px->id);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    /* A write that failed delivered no complete REQUEST: safe to retry on
+     * a fresh connection, unless this one was fresh already. */
+    return *fresh ? HTTP_SERVICE_UNAVAILABLE : GW_RETRY;
+}
+
+int gw_proxy_handle(request_rec *r, gw_group_t *g, apr_array_header_t *env,
+                    const char *request_id)
+{
+    gw_px_t px;
+    int attempt, fresh = 0, st = HTTP_SERVICE_UNAVAILABLE;
+
+    memset(&px, 0, sizeof(px));
+    px.r = r;
+    px.g = g;
+    px.id = request_id;
+    px.timeout = g->socket_timeout > 0 ? g->socket_timeout : r->server->timeout;
+    px.clen = -1;
+    px.out = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    px.in = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    px.body = apr_palloc(r->pool, GW_WIRE_HEADER_LEN + GW_PROXY_BODY_CHUNK);
+    for (attempt = 0; attempt <= GW_PROXY_RETRIES; attempt++) {
+        st = connect_and_send(&px, env, &fresh);
+        if (st == GW_RETRY) {
+            continue;
+        }
+        if (st != OK) {
+            return st;
+        }
+        st = exchange(&px);
+        if (st != GW_RETRY) {
+            break;
+        }
+        gw_conn_destroy(px.c);
+        px.c = NULL;
+    }
+    if (st == GW_RETRY) {
+        GW_LOG_R(APLOG_ERR, 0, r, "GW0422", "[%s] daemon group '%s' kept "
+                 "closing connections (recycling?); giving up", request_id,
+                 g->name);
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (px.reusable) {
+        pool_put(g, px.c);
+    }
+    else {
+        gw_conn_destroy(px.c);
+    }
+    return st;
+}
