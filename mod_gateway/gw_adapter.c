@@ -330,7 +330,11 @@ static gw_adapter_rc_t respond(gw_response_t *resp, PyObject *result)
     }
     else {
         ok = send_result(resp, result) == 0;
-        ok = (call_close(resp, result) == 0) && ok;
+        /* A close() that raises is logged (GW0206); it only fails a
+         * response that has not gone out yet. */
+        if (call_close(resp, result) != 0 && !resp->committed) {
+            ok = 0;
+        }
     }
     if (ok && gw_response_commit(resp) < 0) {
         if (PyErr_Occurred()) {

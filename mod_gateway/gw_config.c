@@ -141,8 +141,9 @@ static const char *parse_flag(cmd_parms *cmd, const char *what,
     const char *err;
 
     if (gw_opts_parse_flag(v, out, &err) != 0) {
-        return apr_psprintf(cmd->pool, "%s: bad value '%s' for %s (%s)",
-                            cmd->cmd->name, v, what, err);
+        return apr_psprintf(cmd->pool, "%s: bad value '%s'%s%s (%s)",
+                            cmd->cmd->name, v, what ? " for " : "",
+                            what ? what : "", err);
     }
     return NULL;
 }
@@ -267,7 +268,7 @@ static const char *set_dir_flag(cmd_parms *cmd, void *dv, const char *v)
     gw_dir_conf_t *d = dv;
     int *field = (int *)((char *)&d->opts + (apr_size_t)cmd->info);
 
-    return parse_flag(cmd, cmd->cmd->name, v, field);
+    return parse_flag(cmd, NULL, v, field);
 }
 
 /* ---- main-server-only settings ------------------------------------- */
@@ -315,8 +316,7 @@ static const char *set_restrict_embedded(cmd_parms *cmd, void *dummy,
     gw_server_conf_t *sc = gw_config_server(cmd->server);
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
 
-    return err ? err : parse_flag(cmd, cmd->cmd->name, v,
-                                  &sc->restrict_embedded);
+    return err ? err : parse_flag(cmd, NULL, v, &sc->restrict_embedded);
 }
 
 static const char *set_socket_prefix(cmd_parms *cmd, void *dummy,

@@ -42,6 +42,9 @@ typedef struct {
     apr_array_header_t *python_path; /* const char * directories */
     int restrict_embedded;
     const char *socket_prefix;
+    /* Position in the server list, set in post_config: how a daemon learns
+     * which vhost's ErrorLog a request belongs to. */
+    int vhost_index;
 } gw_server_conf_t;
 
 typedef struct {

@@ -18,6 +18,7 @@
 #include "gw_python.h"
 #include "gw_loader.h"
 #include "gw_adapter.h"
+#include "gw_config.h"
 
 #include "ap_listen.h"
 #include "unixd.h"
@@ -115,9 +116,10 @@ static int is_log_fd(server_rec *s, int fd)
 }
 
 /* Closes every inherited fd but stdio, the group's socket and the error
- * logs: Apache's listeners, other groups' sockets, the MPM's pipes. Every
- * other vhost's log is pointed at this group's log, so a tenant cannot
- * write into another tenant's ErrorLog. */
+ * logs: Apache's listeners, other groups' sockets, the MPM's pipes. A group
+ * defined in a vhost keeps only that vhost's log: every other log fd is
+ * pointed at it, so a tenant cannot write into another tenant's ErrorLog.
+ * A group of the main server serves every vhost and keeps their logs. */
 static void close_inherited(gw_group_t *g, server_rec *main_server)
 {
     apr_os_file_t mine = 2;
@@ -131,6 +133,9 @@ static void close_inherited(gw_group_t *g, server_rec *main_server)
     for (s = main_server; s; s = s->next) {
         apr_os_file_t os;
 
+        if (!g->server->is_virtual) {
+            break;
+        }
         if (s->error_log && apr_os_file_get(&os, s->error_log) == APR_SUCCESS
             && os != mine) {
             dup2(mine, os);
@@ -488,11 +493,20 @@ static int start_python(void)
 {
     gw_python_config_t cfg;
 
+    gw_server_conf_t *sc = gw_config_server(d.main_server);
+
     memset(&cfg, 0, sizeof(cfg));
-    cfg.python_home = d.group->python_home;
-    cfg.python_path = d.group->python_path;
+    /* The group's python-home/python-path, else the server-wide
+     * GatewayPythonHome/GatewayPythonPath (mod_wsgi ignores those in
+     * daemons, a common migration surprise). */
+    cfg.python_home = d.group->python_home ? d.group->python_home
+                                           : sc->python_home;
+    cfg.python_path = d.group->python_path && d.group->python_path->nelts
+        ? apr_array_append(d.pool, d.group->python_path, sc->python_path)
+        : sc->python_path;
     cfg.multithread = d.group->threads > 1;
-    cfg.multiprocess = d.group->processes > 1;
+    /* As mod_wsgi: any processes= makes the group multi-process. */
+    cfg.multiprocess = d.group->processes > 1 || d.group->multiprocess;
     cfg.optimize = d.group->python_optimize;
     cfg.log = daemon_log;
     if (gw_python_init(d.pool, &cfg) != APR_SUCCESS) {
@@ -518,6 +532,7 @@ static int start_workers(void)
 
         w->ctx.group = d.group;
         w->ctx.server = d.server;
+        w->ctx.main_server = d.main_server;
         /* socket-timeout unset: Apache's Timeout, as for the child. */
         w->ctx.socket_timeout = d.group->socket_timeout > 0
             ? d.group->socket_timeout : d.server->timeout;
@@ -619,6 +634,7 @@ void gw_daemon_main(gw_group_t *g, int slot, apr_pool_t *pconf,
     memset(&d, 0, sizeof(d));
     d.group = g;
     d.server = g->server;
+    d.main_server = main_server;
     d.slot = slot;
     d.parent = getppid();
     d.wake[0] = d.wake[1] = -1;

@@ -22,6 +22,7 @@
 
 typedef struct {
     gw_dserve_ctx_t *ctx;
+    server_rec *server;     /* the request's vhost, for its ErrorLog */
     gw_conn_t *conn;
     const char *prefix;     /* body bytes that came with REQUEST */
     apr_size_t prefix_len;
@@ -265,7 +266,7 @@ static void dio_log(gw_io_t *io, int level, const char *msg)
 {
     gw_dreq_t *q = io->baton;
 
-    ap_log_error(APLOG_MARK, level, 0, q->ctx->server, "%s", msg);
+    ap_log_error(APLOG_MARK, level, 0, q->server, "%s", msg);
 }
 
 static const gw_io_ops_t dio_ops = {
@@ -284,6 +285,18 @@ typedef struct {
     int header_only;
 } gw_dreq_env_t;
 
+/* The vhost a child names, if this group may serve it (else the group's
+ * own): a request cannot steer log lines into another tenant's ErrorLog. */
+static server_rec *vhost(gw_dreq_t *q, const char *index)
+{
+    server_rec *s = q->ctx->main_server;
+    long n = atol(index);
+
+    for (; s && n > 0; s = s->next, n--) {
+    }
+    return s && gw_group_visible(q->ctx->group, s) ? s : q->ctx->server;
+}
+
 static const char *env_value(const gw_pair_t *p, const char *key)
 {
     return strcmp(p->name, key) == 0 ? p->value : NULL;
@@ -301,9 +314,16 @@ static int take_request(apr_pool_t *pool, const gw_wire_frame_t *f,
     e->env = apr_array_make(pool, (int)f->u.request.npairs, sizeof(gw_pair_t));
     for (i = 0; i < f->u.request.npairs; i++) {
         const gw_wire_pair_t *src = &f->u.request.pairs[i];
-        gw_pair_t *p = apr_array_push(e->env);
+        gw_pair_t *p;
         const char *v;
 
+        if (src->name_len == sizeof(GW_VHOST_KEY) - 1
+            && memcmp(src->name, GW_VHOST_KEY, src->name_len) == 0) {
+            q->server = vhost(q, apr_pstrmemdup(pool, src->value,
+                                                src->value_len));
+            continue;
+        }
+        p = apr_array_push(e->env);
         p->name = apr_pstrmemdup(pool, src->name, src->name_len);
         p->name_len = src->name_len;
         p->value = apr_pstrmemdup(pool, src->value, src->value_len);
@@ -410,7 +430,7 @@ static int run_app(gw_dserve_ctx_t *ctx, gw_dreq_env_t *e, gw_io_t *io)
 gw_dserve_rc_t gw_dserve_one(gw_dserve_ctx_t *ctx, gw_dconn_t *dc,
                              apr_pool_t *pool, int reject)
 {
-    gw_dreq_t q = { ctx, dc->conn, NULL, 0, 0, 0, NULL, 0 };
+    gw_dreq_t q = { ctx, ctx->server, dc->conn, NULL, 0, 0, 0, NULL, 0 };
     gw_io_t io = { &dio_ops, pool, "-", &q };
     gw_dreq_env_t e;
     int rc;
@@ -422,9 +442,8 @@ gw_dserve_rc_t gw_dserve_one(gw_dserve_ctx_t *ctx, gw_dconn_t *dc,
     }
     io.request_id = e.request_id ? e.request_id : "-";
     if (reject) {
-        put_error(&q, (uint32_t)reject, reject == GW_WIRE_ERR_TIMEOUT
-                  ? "the request waited too long in the daemon's queue"
-                  : "the daemon is shutting down");
+        put_error(&q, (uint32_t)reject, "the request waited past "
+                  "queue-timeout for a free thread");
         return q.broken ? GW_DSERVE_CLOSE : GW_DSERVE_KEEP;
     }
     ctx->timed_out = 0;

@@ -28,6 +28,7 @@ typedef enum {
 typedef struct {
     gw_group_t *group;
     server_rec *server;     /* the group's vhost, for logging */
+    server_rec *main_server;
     apr_interval_time_t socket_timeout;
     /* Set by the watchdog: this worker's request ran past
      * request-timeout and was interrupted. */

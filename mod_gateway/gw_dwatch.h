@@ -34,6 +34,7 @@ typedef struct gw_queue_item gw_queue_item_t;
 typedef struct {
     gw_group_t *group;
     server_rec *server;
+    server_rec *main_server;
     apr_pool_t *pool;
     int slot;
     pid_t parent;

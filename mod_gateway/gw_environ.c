@@ -77,9 +77,13 @@ const char *gw_environ_request_id(request_rec *r)
     return r->log_id;
 }
 
+/* Host and port of the virtual host, for %{SERVER}/%{RESOURCE}. The port
+ * is the one the connection arrived on, never the client's Host header:
+ * with UseCanonicalName Off a client could otherwise mint a new
+ * interpreter per made-up port and exhaust memory. */
 static const char *server_host(request_rec *r)
 {
-    apr_port_t port = ap_get_server_port(r);
+    apr_port_t port = r->connection->local_addr->port;
     const char *host = r->server->server_hostname;
 
     if (port == 80 || port == 443) {

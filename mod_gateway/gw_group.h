@@ -14,6 +14,10 @@
 
 #define GW_SECRET_LEN 32
 
+/* The pair a child adds to a REQUEST to name the request's virtual host;
+ * the daemon takes it out before the environ is built. */
+#define GW_VHOST_KEY "mod_gateway.internal.vhost"
+
 typedef struct {
     const char *name;
     server_rec *server;      /* where it was defined (main or a vhost) */

@@ -35,21 +35,21 @@ void gw_handler_effective(request_rec *r, gw_effective_t *eff)
 /* The target must be a regular file; a handler mapping (not an alias) also
  * needs Options ExecCGI, as for CGI scripts, so that AddHandler in a
  * writable directory cannot turn uploads into code. */
-static int check_target(request_rec *r)
+static int check_target(request_rec *r, const char *id)
 {
     if (gw_alias_of(r) == NULL && !(ap_allow_options(r) & OPT_EXECCGI)) {
-        GW_LOG_R(APLOG_ERR, 0, r, "GW0209", "Options ExecCGI is off in this "
-                 "directory: %s", r->filename);
+        GW_LOG_R(APLOG_ERR, 0, r, "GW0209", "[%s] Options ExecCGI is off in "
+                 "this directory: %s", id, r->filename);
         return HTTP_FORBIDDEN;
     }
     if (r->finfo.filetype == APR_NOFILE) {
-        GW_LOG_R(APLOG_INFO, 0, r, "GW0208", "WSGI script not found or "
-                 "unable to stat: %s", r->filename);
+        GW_LOG_R(APLOG_INFO, 0, r, "GW0208", "[%s] WSGI script not found or "
+                 "unable to stat: %s", id, r->filename);
         return HTTP_NOT_FOUND;
     }
     if (r->finfo.filetype != APR_REG) {
-        GW_LOG_R(APLOG_ERR, 0, r, "GW0208", "WSGI script is not a regular "
-                 "file: %s", r->filename);
+        GW_LOG_R(APLOG_ERR, 0, r, "GW0213", "[%s] WSGI script is not a "
+                 "regular file: %s", id, r->filename);
         return HTTP_FORBIDDEN;
     }
     return OK;
@@ -63,6 +63,8 @@ static int to_daemon(request_rec *r, gw_effective_t *eff,
 {
     gw_group_t *g = gw_group_find(eff->process_group);
     const char *script_name;
+    apr_array_header_t *env;
+    gw_pair_t *p;
 
     if (g == NULL) {
         GW_LOG_R(APLOG_ERR, 0, r, "GW0210", "[%s] no daemon process group "
@@ -79,8 +81,13 @@ static int to_daemon(request_rec *r, gw_effective_t *eff,
     script_name = gw_environ_script_name(r);
     eff->application_group = gw_environ_app_group(r, eff->application_group,
                                                   script_name);
-    return gw_proxy_handle(r, g, gw_environ_build(r, eff, script_name,
-                                                  request_id), request_id);
+    env = gw_environ_build(r, eff, script_name, request_id);
+    p = apr_array_push(env);
+    p->name = GW_VHOST_KEY;
+    p->name_len = sizeof(GW_VHOST_KEY) - 1;
+    p->value = apr_itoa(r->pool, gw_config_server(r->server)->vhost_index);
+    p->value_len = strlen(p->value);
+    return gw_proxy_handle(r, g, env, request_id);
 }
 
 int gw_handler(request_rec *r)
@@ -93,11 +100,11 @@ int gw_handler(request_rec *r)
     if (r->handler == NULL || strcmp(r->handler, GW_HANDLER_NAME) != 0) {
         return DECLINED;
     }
-    if ((status = check_target(r)) != OK) {
+    request_id = gw_environ_request_id(r);
+    if ((status = check_target(r, request_id)) != OK) {
         return status;
     }
     gw_handler_effective(r, &eff);
-    request_id = gw_environ_request_id(r);
     if (*eff.process_group) {
         return to_daemon(r, &eff, request_id);
     }

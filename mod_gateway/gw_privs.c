@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
@@ -349,6 +350,37 @@ int gw_privs_apply(const gw_privs_t *p, char *err, size_t errlen)
 
 /* ---- display-name ---------------------------------------------------- */
 
+/* The argument area as the kernel recorded it (fields 48 and 49 of
+ * /proc/self/stat, Linux >= 3.5): the strings `ps` shows, wherever the
+ * program's own argv array points now. */
+static int arg_area(char **start, char **end)
+{
+    char buf[2048], *p;
+    unsigned long a = 0, b = 0;
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC), field;
+    ssize_t n;
+
+    if (fd < 0) {
+        return -1;
+    }
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0 || (p = strrchr((buf[n] = '\0', buf), ')')) == NULL) {
+        return -1;
+    }
+    /* Step to the space before arg_start (the 47th field, counting the
+     * command name as one). */
+    for (field = 2; field < 48 && (p = strchr(p + 1, ' ')) != NULL;
+         field++) {
+    }
+    if (p == NULL || sscanf(p + 1, "%lu %lu", &a, &b) != 2 || b <= a) {
+        return -1;
+    }
+    *start = (char *)a;
+    *end = (char *)b;
+    return 0;
+}
+
 int gw_privs_set_title(char **argv, int argc, const char *title)
 {
     char name[16];
@@ -365,15 +397,16 @@ int gw_privs_set_title(char **argv, int argc, const char *title)
     if (prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0) != 0) {
         return -1;
     }
-    if (argv == NULL || argc < 1 || argv[0] == NULL) {
-        return 0;
-    }
-    /* The argument strings the kernel laid out back to back: only those
-     * can be overwritten (the environment that follows is left alone). */
-    start = argv[0];
-    end = start + strlen(start) + 1;
-    for (i = 1; i < argc && argv[i] == end; i++) {
-        end += strlen(argv[i]) + 1;
+    if (arg_area(&start, &end) != 0) {
+        if (argv == NULL || argc < 1 || argv[0] == NULL) {
+            return 0;
+        }
+        /* No /proc: the strings laid out back to back from argv[0]. */
+        start = argv[0];
+        end = start + strlen(start) + 1;
+        for (i = 1; i < argc && argv[i] == end; i++) {
+            end += strlen(argv[i]) + 1;
+        }
     }
     area = (size_t)(end - start);
     n = strlen(title);
@@ -382,7 +415,7 @@ int gw_privs_set_title(char **argv, int argc, const char *title)
     }
     memcpy(start, title, n);
     memset(start + n, 0, area - n);
-    if (argc > 1) {
+    if (argv && argc > 1) {
         argv[1] = NULL;
     }
     return 0;

@@ -22,14 +22,29 @@ static int gw_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
-static int gw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
-                          apr_pool_t *ptemp, server_rec *s)
+/* check_config runs for `apachectl -t` too, so every cross-directive check
+ * (imports naming unknown or foreign groups, root daemons) shows there. */
+static int gw_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s)
 {
     const char *err = gw_group_finish(pconf, s);
 
     if (err) {
-        GW_LOG_S(APLOG_CRIT, 0, s, "GW0003", "%s", err);
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                     "GW0003: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+static int gw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                          apr_pool_t *ptemp, server_rec *s)
+{
+    server_rec *v;
+    int i = 0;
+
+    for (v = s; v; v = v->next) {
+        gw_config_server(v)->vhost_index = i++;
     }
     ap_add_version_component(pconf, "mod_gateway/" GW_VERSION_STRING);
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
@@ -55,6 +70,7 @@ static void gw_register_hooks(apr_pool_t *p)
                                           "mod_vhost_alias.c", NULL };
 
     ap_hook_pre_config(gw_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(gw_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(gw_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(gw_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_translate_name(gw_alias_translate, after, before,
