@@ -470,22 +470,14 @@ static void daemon_log(int level, const char *msg)
  * request is not slow. A failure is logged; the process still serves. */
 static void preload(void)
 {
+    apr_array_header_t *list = gw_group_preloads(d.pool, d.main_server,
+                                                 d.group->name);
     int i;
 
-    for (i = 0; d.group->imports && i < d.group->imports->nelts; i++) {
-        gw_import_t *im = &APR_ARRAY_IDX(d.group->imports, i, gw_import_t);
-        const char *err = NULL;
-        gw_interp_t *interp = gw_python_acquire(im->application_group, &err);
+    for (i = 0; i < list->nelts; i++) {
+        gw_import_t *im = &APR_ARRAY_IDX(list, i, gw_import_t);
 
-        if (interp == NULL) {
-            continue;
-        }
-        if (gw_loader_import(interp, im->script) < 0) {
-            gw_adapter_log_exception(NULL, APLOG_ERR, "GW0106", apr_psprintf(
-                d.pool, "cannot preload '%s' in daemon '%s':", im->script,
-                d.group->name));
-        }
-        gw_python_release(interp);
+        gw_loader_preload(im->script, im->application_group);
     }
 }
 

@@ -12,6 +12,7 @@
 #include "gw_loader.h"
 #include "gw_adapter.h"
 #include "gw_pylog.h"
+#include "gw_group.h"
 
 #include "util_filter.h"
 #include "apr_buckets.h"
@@ -217,9 +218,17 @@ void gw_embed_child_init(apr_pool_t *pchild, server_rec *s)
     cfg.multiprocess = is_multiprocess();
     cfg.log = server_log;
     if (gw_python_init(pchild, &cfg) == APR_SUCCESS) {
+        apr_array_header_t *list = gw_group_preloads(pchild, s, "");
+        int i;
+
         GW_LOG_S(APLOG_DEBUG, 0, s, "GW0002", "Python %s started in child "
                  "%" APR_PID_T_FMT " for embedded applications",
                  Py_GetVersion(), getpid());
+        for (i = 0; i < list->nelts; i++) {
+            gw_import_t *im = &APR_ARRAY_IDX(list, i, gw_import_t);
+
+            gw_loader_preload(im->script, im->application_group);
+        }
     }
 }
 

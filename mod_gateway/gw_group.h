@@ -125,6 +125,14 @@ apr_array_header_t *gw_group_list(void);
  * filled by gw_group_finish; never NULL (empty before). */
 apr_array_header_t *gw_group_embedded_imports(void);
 
+/* What a process of the group named `group` ("" for an Apache child)
+ * loads when it starts: its GatewayImportScript scripts, then every
+ * GatewayScriptAlias (not ...Match) whose process-group= and
+ * application-group= are both given and fixed (not %{SERVER} or
+ * %{RESOURCE}), as mod_wsgi does. gw_import_t elements, in p. */
+apr_array_header_t *gw_group_preloads(apr_pool_t *p, server_rec *main_server,
+                                      const char *group);
+
 /* The group called name, or NULL. */
 gw_group_t *gw_group_find(const char *name);
 

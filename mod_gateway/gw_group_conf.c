@@ -12,6 +12,7 @@
  * are refused here first and again in gw_privs_apply().
  */
 #include "gw_group.h"
+#include "gw_config.h"
 #include "gw_opts.h"
 
 #include "apr_lib.h"
@@ -948,4 +949,64 @@ const char *gw_group_finish(apr_pool_t *p, server_rec *s)
          * response_socket_timeout 0 means socket_timeout. */
     }
     return finish_imports(p);
+}
+
+/* ---- preloading --------------------------------------------------- */
+
+static int fixed_app_group(const char *spec)
+{
+    return spec && (strcmp(spec, "%{GLOBAL}") == 0 || !strstr(spec, "%{"));
+}
+
+static void add_alias_preloads(apr_array_header_t *out, server_rec *s,
+                               const char *group)
+{
+    gw_server_conf_t *sc = gw_config_server(s);
+    const gw_alias_t *a = (const gw_alias_t *)sc->aliases->elts;
+    int i, j;
+
+    for (i = 0; i < sc->aliases->nelts; i++) {
+        gw_import_t *im;
+
+        if (a[i].regex || a[i].opts.process_group == NULL
+            || strcmp(a[i].opts.process_group, group) != 0
+            || !fixed_app_group(a[i].opts.application_group)) {
+            continue;
+        }
+        /* A vhost's list ends with the main server's: count each once. */
+        for (j = 0; j < out->nelts; j++) {
+            if (strcmp(APR_ARRAY_IDX(out, j, gw_import_t).script,
+                       a[i].target) == 0) {
+                break;
+            }
+        }
+        if (j < out->nelts) {
+            continue;
+        }
+        im = apr_array_push(out);
+        memset(im, 0, sizeof(*im));
+        im->script = a[i].target;
+        im->application_group = strcmp(a[i].opts.application_group,
+                                       "%{GLOBAL}") == 0
+            ? "" : a[i].opts.application_group;
+        im->server = s;
+    }
+}
+
+apr_array_header_t *gw_group_preloads(apr_pool_t *p, server_rec *main_server,
+                                      const char *group)
+{
+    apr_array_header_t *out = apr_array_make(p, 4, sizeof(gw_import_t));
+    gw_group_t *g = *group ? gw_group_find(group) : NULL;
+    apr_array_header_t *explicit = *group ? (g ? g->imports : NULL)
+                                          : gw_group_embedded_imports();
+    server_rec *s;
+
+    if (explicit) {
+        apr_array_cat(out, explicit);
+    }
+    for (s = main_server; s; s = s->next) {
+        add_alias_preloads(out, s, group);
+    }
+    return out;
 }

@@ -9,6 +9,10 @@
  * released so it cannot deadlock against a thread that holds the GIL.
  */
 #include "gw_loader.h"
+#include "gw_adapter.h"
+
+#include "httpd.h"
+#include "http_log.h"
 
 #include "apr_strings.h"
 #include <sys/stat.h>
@@ -109,6 +113,14 @@ static PyObject *cached_module(PyObject *cache, const char *path,
             Py_DECREF(key);
             return PyTuple_GET_ITEM(entry, 0);
         }
+        {
+            char msg[600];
+
+            apr_snprintf(msg, sizeof(msg), "GW0107: the WSGI script '%s' "
+                         "changed (mtime %lld -> %lld); importing it again",
+                         path, seen, (long long)mtime);
+            gw_python_log(APLOG_INFO, msg);
+        }
     }
     else if (PyErr_Occurred()) {
         Py_DECREF(key);
@@ -158,4 +170,21 @@ int gw_loader_import(gw_interp_t *interp, const char *path)
     mod = cached_module(gw_interp_cache(interp), path, mtime, 1);
     gw_interp_unlock(interp);
     return mod ? 0 : -1;
+}
+
+void gw_loader_preload(const char *script, const char *app_group)
+{
+    const char *err = NULL;
+    gw_interp_t *interp = gw_python_acquire(app_group, &err);
+    char what[512];
+
+    if (interp == NULL) {
+        return;
+    }
+    if (gw_loader_import(interp, script) < 0) {
+        apr_snprintf(what, sizeof(what), "cannot preload '%s' in the "
+                     "application group '%s':", script, app_group);
+        gw_adapter_log_exception(NULL, APLOG_ERR, "GW0106", what);
+    }
+    gw_python_release(interp);
 }

@@ -21,4 +21,9 @@ PyObject *gw_loader_app(gw_interp_t *interp, const char *path,
  * GatewayImportScript. 0, or -1 with a Python exception set. */
 int gw_loader_import(gw_interp_t *interp, const char *path);
 
+/* GIL: not held. Loads script into the named interpreter at process start;
+ * a failure is logged with its traceback (GW0106) and the process goes
+ * on. */
+void gw_loader_preload(const char *script, const char *app_group);
+
 #endif /* GW_LOADER_H */

@@ -1,0 +1,62 @@
+"""Preloading: GatewayImportScript, and a GatewayScriptAlias whose
+process-group= and application-group= are both fixed, load the script when
+a process starts, in embedded and in daemon mode."""
+import os
+
+import pytest
+
+from conftest import wait_until
+
+GROUP = {"embedded": "%{GLOBAL}", "daemon": "gwtest"}
+
+
+def imports(srv):
+    path = os.path.join(srv.tmp, "preload-imports")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [int(x) for x in f.read().split()]
+
+
+def check_preloaded(srv):
+    # Loaded at process start, before any request.
+    assert wait_until(lambda: imports(srv), 10), "nothing was preloaded"
+    before = set(imports(srv))
+    r = srv.get("/preloaded")
+    assert r.status_code == 200, r.text
+    pid, count = map(int, r.text.split())
+    assert pid in before, "the serving process %d did not preload (%s)" % (
+        pid, sorted(before))
+    assert count == 1
+    # Serving did not import it again in that process.
+    assert imports(srv).count(pid) == 1
+
+
+@pytest.mark.parametrize("mode", ["embedded", "daemon"])
+def test_import_script_preloads(make_server, mode):
+    srv = make_server(mode=mode, extra=lambda s: (
+        "GatewayImportScript {r}/apps/preload.wsgi process-group={g} "
+        "application-group=%{{GLOBAL}}\n"
+        "GatewayScriptAlias /preloaded {r}/apps/preload.wsgi process-group={g} "
+        "application-group=%{{GLOBAL}}\n").format(r=s.root, g=GROUP[mode]))
+    check_preloaded(srv)
+
+
+@pytest.mark.parametrize("mode", ["embedded", "daemon"])
+def test_alias_with_fixed_groups_preloads(make_server, mode):
+    srv = make_server(mode=mode, extra=lambda s: (
+        "GatewayScriptAlias /preloaded {r}/apps/preload.wsgi process-group={g} "
+        "application-group=site\n").format(r=s.root, g=GROUP[mode]))
+    check_preloaded(srv)
+
+
+@pytest.mark.parametrize("mode", ["embedded", "daemon"])
+def test_alias_with_per_request_group_is_not_preloaded(make_server, mode):
+    srv = make_server(mode=mode, extra=lambda s: (
+        "GatewayScriptAlias /preloaded {r}/apps/preload.wsgi process-group={g} "
+        "application-group=%{{RESOURCE}}\n").format(r=s.root, g=GROUP[mode]))
+    r = srv.get("/preloaded")
+    assert r.status_code == 200
+    pid, count = map(int, r.text.split())
+    # The only import is the one the request caused.
+    assert imports(srv) == [pid]
