@@ -6,7 +6,7 @@ Environment:
   GW_MODULE   absolute path to mod_gateway.so   (<repo>/.libs/mod_gateway.so)
   GW_HTTPD    the httpd binary                  (/usr/sbin/apache2)
   GW_MPMS     MPMs to run                       ("event worker prefork")
-  GW_MODES    modes to run                      ("embedded"; "daemon" later)
+  GW_MODES    modes to run                      ("embedded daemon")
   GW_MODULES_DIR  where mod_*.so live           (/usr/lib/apache2/modules)
   GW_KEEP     set to 1 to keep the /tmp/gwtest-* roots after the run
 """
@@ -35,7 +35,7 @@ TEMPLATE = HERE / "httpd.conf.tmpl"
 GW_MODULE = os.environ.get("GW_MODULE") or str(REPO / ".libs" / "mod_gateway.so")
 GW_HTTPD = os.environ.get("GW_HTTPD", "/usr/sbin/apache2")
 MPMS = os.environ.get("GW_MPMS", "event worker prefork").split()
-MODES = os.environ.get("GW_MODES", "embedded").split()
+MODES = os.environ.get("GW_MODES", "embedded daemon").split()
 MODULES_DIR = os.environ.get("GW_MODULES_DIR", "/usr/lib/apache2/modules")
 KEEP = os.environ.get("GW_KEEP") == "1"
 RUN_USER = "www-data"
@@ -420,6 +420,10 @@ class HttpdServer:
         while self.port2 == self.port:
             self.port2 = free_port()
         self.conf = os.path.join(self.root, "httpd.conf")
+        if callable(extra):
+            # extra lines that need this server's ROOT or ports:
+            # extra(srv) -> str, called once root and ports are known
+            extra = self.extra = extra(self)
         with open(self.conf, "w") as f:
             f.write(render_config(self.root, mpm, mode, self.port, self.port2,
                                   extra))
@@ -686,7 +690,9 @@ def log(server):
 @pytest.fixture
 def make_server(request):
     """Start a one-off server with extra config lines:
-    make_server(extra="GatewayScriptReloading Off", mpm=..., mode=...)."""
+    make_server(extra="GatewayScriptReloading Off", mpm=..., mode=...).
+    `extra` may also be a callable srv -> str, for lines that need the
+    server's root or ports (srv.root, srv.port, srv.port2)."""
     started = []
 
     def _make(extra="", mpm=None, mode=None):

@@ -1,0 +1,25 @@
+"""GatewayRestrictEmbedded On: the Apache children never start Python; a
+mount that would run embedded answers 500 (GW0211), daemon mounts work."""
+import time
+
+
+def test_restrict_embedded(make_server):
+    srv = make_server(mode="daemon", extra=lambda s: (
+        "GatewayRestrictEmbedded On\n"
+        "GatewayScriptAlias /emb {r}/apps/simple.wsgi process-group=%{{GLOBAL}}\n"
+    ).format(r=s.root))
+    r = srv.get("/simple")            # through the daemon group
+    assert r.status_code == 200
+    r = srv.get("/emb")
+    assert r.status_code == 500
+    assert srv.wait_log(lambda l: "GW0211" in l), srv.error_log_text()
+    # No child started an interpreter (GW0002 is logged at debug when one
+    # does, and the test config logs gateway:debug).
+    time.sleep(0.2)
+    assert not [l for l in srv.log_since() if "GW0002" in l]
+
+
+def test_embedded_children_do_start_python_without_it(make_server):
+    srv = make_server(mode="embedded")
+    assert srv.get("/simple").status_code == 200
+    assert srv.wait_log(lambda l: "GW0002" in l, )
