@@ -307,12 +307,19 @@ static void *APR_THREAD_FUNC worker_main(apr_thread_t *t, void *data)
                      "past queue-timeout; answered 503 without running it",
                      d.group->name, (w->busy_since - dc->enqueued) / 1000);
         }
-        if (gw_dserve_one(&w->ctx, dc, p, reject) == GW_DSERVE_KEEP) {
-            rearm(dc);
-        }
-        else {
-            gw_conn_destroy(dc->conn);
-            free(dc);
+        switch (gw_dserve_one(&w->ctx, dc, p, reject)) {
+            case GW_DSERVE_KEEP:
+                rearm(dc);
+                break;
+            case GW_DSERVE_RELOAD:
+                gw_daemon_stop(GW_STOP_RECYCLE);
+                gw_dserve_close(dc, w->ctx.socket_timeout);
+                free(dc);
+                reject = 1; /* not counted: it did not run */
+                break;
+            default:
+                gw_conn_destroy(dc->conn);
+                free(dc);
         }
         apr_pool_clear(p);
         w->busy_since = 0;

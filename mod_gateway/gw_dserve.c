@@ -388,6 +388,9 @@ static int read_request(gw_dserve_ctx_t *ctx, gw_dconn_t *dc,
     }
 }
 
+/* run_app: the script changed and the request was not run. */
+#define RUN_RELOAD (-1)
+
 static int run_app(gw_dserve_ctx_t *ctx, gw_dreq_env_t *e, gw_io_t *io)
 {
     const gw_python_config_t *pc = gw_python_config();
@@ -409,6 +412,13 @@ static int run_app(gw_dserve_ctx_t *ctx, gw_dreq_env_t *e, gw_io_t *io)
     if (stat(e->script, &st) == 0) {
         mtime = apr_time_from_sec(st.st_mtime)
             + st.st_mtim.tv_nsec / 1000;
+    }
+    /* A changed script restarts the whole process, so every module it
+     * imported is fresh too (as in mod_wsgi); this request has not run,
+     * and goes to the next process. */
+    if (e->reload && gw_loader_changed(interp, e->script, mtime)) {
+        gw_python_release(interp);
+        return RUN_RELOAD;
     }
     gw_pylog_set_current(io);
     app = gw_loader_app(interp, e->script, mtime, e->reload, e->callable);
@@ -447,7 +457,15 @@ gw_dserve_rc_t gw_dserve_one(gw_dserve_ctx_t *ctx, gw_dconn_t *dc,
         return q.broken ? GW_DSERVE_CLOSE : GW_DSERVE_KEEP;
     }
     ctx->timed_out = 0;
-    if (run_app(ctx, &e, &io) == GW_ADAPTER_FAILED) {
+    rc = run_app(ctx, &e, &io);
+    if (rc == RUN_RELOAD) {
+        GW_LOG_S(APLOG_INFO, 0, ctx->server, "GW0327", "[%s] daemon '%s': "
+                 "the WSGI script '%s' changed; restarting the process and "
+                 "handing the request to the next one", io.request_id,
+                 ctx->group->name, e.script);
+        return GW_DSERVE_RELOAD;
+    }
+    if (rc == GW_ADAPTER_FAILED) {
         put_error(&q, ctx->timed_out ? GW_WIRE_ERR_TIMEOUT : GW_WIRE_ERR_APP,
                   ctx->timed_out ? "request-timeout" : "application error");
     }

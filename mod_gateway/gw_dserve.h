@@ -21,7 +21,9 @@ typedef struct {
 /* What the worker does with the connection afterwards. */
 typedef enum {
     GW_DSERVE_KEEP,     /* ready for the next request */
-    GW_DSERVE_CLOSE     /* protocol error, peer gone: close without CLOSE */
+    GW_DSERVE_CLOSE,    /* protocol error, peer gone: close without CLOSE */
+    GW_DSERVE_RELOAD    /* the script changed: the request was not run;
+                           answer CLOSE and recycle the process */
 } gw_dserve_rc_t;
 
 /* The daemon-wide state the serving code needs. */

@@ -188,3 +188,23 @@ void gw_loader_preload(const char *script, const char *app_group)
     }
     gw_python_release(interp);
 }
+
+int gw_loader_changed(gw_interp_t *interp, const char *path,
+                      apr_time_t mtime)
+{
+    PyObject *key = PyUnicode_DecodeFSDefault(path), *entry;
+    int changed = 0;
+
+    if (key == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    entry = PyDict_GetItemWithError(gw_interp_cache(interp), key);
+    if (entry) {
+        changed = PyLong_AsLongLong(PyTuple_GET_ITEM(entry, 1))
+                  != (long long)mtime;
+    }
+    PyErr_Clear();
+    Py_DECREF(key);
+    return changed;
+}

@@ -17,6 +17,10 @@
 PyObject *gw_loader_app(gw_interp_t *interp, const char *path,
                         apr_time_t mtime, int reload, const char *callable);
 
+/* GIL: held. 1 if interp holds path loaded with another mtime. */
+int gw_loader_changed(gw_interp_t *interp, const char *path,
+                      apr_time_t mtime);
+
 /* Loads (or reloads) the script into interp without looking up a callable:
  * GatewayImportScript. 0, or -1 with a Python exception set. */
 int gw_loader_import(gw_interp_t *interp, const char *path);

@@ -28,9 +28,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-/* How often a request is sent again after a CLOSE answer (each daemon
- * recycling at once could answer CLOSE once). */
-#define GW_PROXY_RETRIES 4
+/* A request the daemon answered CLOSE (it did not run it: recycling or a
+ * changed script) is sent again, within connect-timeout. */
 #define GW_PROXY_BODY_CHUNK 65536
 
 typedef struct {
@@ -574,6 +573,7 @@ int gw_proxy_handle(request_rec *r, gw_group_t *g, apr_array_header_t *env,
                     const char *request_id)
 {
     gw_px_t px;
+    apr_time_t give_up;
     int attempt, fresh = 0, st = HTTP_SERVICE_UNAVAILABLE;
 
     memset(&px, 0, sizeof(px));
@@ -585,7 +585,8 @@ int gw_proxy_handle(request_rec *r, gw_group_t *g, apr_array_header_t *env,
     px.out = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     px.in = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     px.body = apr_palloc(r->pool, GW_WIRE_HEADER_LEN + GW_PROXY_BODY_CHUNK);
-    for (attempt = 0; attempt <= GW_PROXY_RETRIES; attempt++) {
+    give_up = apr_time_now() + g->connect_timeout;
+    for (attempt = 0; attempt == 0 || apr_time_now() < give_up; attempt++) {
         st = connect_and_send(&px, env, &fresh);
         if (st == GW_RETRY) {
             continue;

@@ -50,31 +50,34 @@ HTTP_TIMEOUT = 15.0
 WANTED_MODULES = ["authz_core", "authz_host", "mime", "alias", "dir", "env",
                   "setenvif", "log_config"]
 
+# Sized so that a load test of up to 8 keep-alive connections never makes
+# the MPM shed connections or retire children mid-test (wrk counts both as
+# socket errors): two children from the start, headroom in threads.
 MPM_CONFIG = {
     "event": """\
-StartServers 1
+StartServers 2
 ServerLimit 2
-ThreadLimit 8
-ThreadsPerChild 8
-MaxRequestWorkers 16
+ThreadLimit 16
+ThreadsPerChild 16
+MaxRequestWorkers 32
 MinSpareThreads 1
-MaxSpareThreads 16
+MaxSpareThreads 32
 MaxConnectionsPerChild 0""",
     "worker": """\
-StartServers 1
+StartServers 2
 ServerLimit 2
-ThreadLimit 8
-ThreadsPerChild 8
-MaxRequestWorkers 16
+ThreadLimit 16
+ThreadsPerChild 16
+MaxRequestWorkers 32
 MinSpareThreads 1
-MaxSpareThreads 16
+MaxSpareThreads 32
 MaxConnectionsPerChild 0""",
     "prefork": """\
-StartServers 2
-MinSpareServers 1
-MaxSpareServers 4
-ServerLimit 8
-MaxRequestWorkers 8
+StartServers 4
+MinSpareServers 2
+MaxSpareServers 12
+ServerLimit 12
+MaxRequestWorkers 12
 MaxConnectionsPerChild 0""",
 }
 
