@@ -31,7 +31,7 @@
  *   0x84  FILE      d>c  u64 offset, u64 length            exactly 16
  *   0x85  END       d>c  (empty): the response is complete exactly 0
  *   0x86  ERROR     d>c  u32 code, message bytes           4 KiB
- *   0x87  CLOSE     d>c  (empty): no more reads here       exactly 0
+ *   0x87  CLOSE     d>c  (empty): not run; send it again   exactly 0
  *
  *   PAIR = u32 name_len, name (1.. bytes), u32 value_len, value (0.. bytes)
  *
@@ -57,11 +57,12 @@
  *    GW_WIRE_ERR_* (gw_wire_error_status() maps it), message is for the log
  *    and is untrusted bytes (not NUL-terminated, may hold controls).
  *  - END ends a response; EOF without END is a truncation.
- *  - CLOSE: the daemon is recycling or stopping and will not read another
- *    byte from this connection. Sent in place of a response, it proves the
- *    REQUEST just written was never read, so the child may send it again
- *    on a new connection; EOF without CLOSE proves nothing, and a request
- *    is never retried after it (a retry must never run a POST twice).
+ *  - CLOSE: the daemon will not serve this connection again (it is
+ *    recycling, stopping, or its script changed). Sent in place of a
+ *    response, it promises that the REQUEST just written was not run and
+ *    that none of its body was asked for, so the child may send it again on
+ *    a new connection. EOF without CLOSE promises nothing, and a request is
+ *    never retried after it (a retry must never run a POST twice).
  * The decoder checks frames one by one, not their order: HELLO first and
  * once, READ before BODY, HEAD before DATA/FILE, END or ERROR last are the
  * caller's state machine.
