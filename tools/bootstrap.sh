@@ -4,6 +4,7 @@
 
 GW_PACKAGES="apache2 apache2-dev libapr1-dev libaprutil1-dev libcunit1-dev
  python3-dev python3-pytest python3-requests python3-paste python3-venv
+ python3-django python3-flask python3-numpy wrk iproute2 procps
  autoconf automake libtool make gcc pkg-config curl"
 
 gw_missing_packages() {
