@@ -20,8 +20,12 @@ def test_streaming_is_chunked_lines(server):
     assert r.status == 200
     assert r.chunked and r.complete
     assert r.body == b"".join(b"line %d of 5\n" % i for i in range(1, 6))
-    # a generator is flushed per item: several chunks, not one
-    assert len(r.chunks) >= 2, r.chunks
+    # Embedded: a generator is flushed per item, so several chunks. In
+    # daemon mode the child passes on whatever frames have arrived at once,
+    # and these lines are produced instantly; that a pausing generator is
+    # still sent item by item there is test_generator_flushed_per_item.
+    if server.mode == "embedded":
+        assert len(r.chunks) >= 2, r.chunks
 
 
 def test_classapp_class_is_the_iterable(server):
