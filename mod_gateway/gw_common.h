@@ -17,7 +17,7 @@
 #include "apr_strings.h"
 #include "apr_tables.h"
 
-#define GW_VERSION_STRING "0.1.0"
+#include "gw_version.h"
 #define GW_HANDLER_NAME   "gateway-script"
 
 extern module AP_MODULE_DECLARE_DATA gateway_module;

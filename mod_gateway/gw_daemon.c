@@ -508,6 +508,8 @@ static int start_python(void)
     cfg.multiprocess = d.group->processes > 1 || d.group->multiprocess;
     cfg.optimize = d.group->python_optimize;
     cfg.log = daemon_log;
+    cfg.log_level = ap_get_server_module_loglevel(d.server,
+                                                  APLOG_MODULE_INDEX);
     if (gw_python_init(d.pool, &cfg) != APR_SUCCESS) {
         return -1;
     }

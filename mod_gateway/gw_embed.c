@@ -217,6 +217,7 @@ void gw_embed_child_init(apr_pool_t *pchild, server_rec *s)
     cfg.multithread = is_threaded();
     cfg.multiprocess = is_multiprocess();
     cfg.log = server_log;
+    cfg.log_level = ap_get_server_module_loglevel(s, APLOG_MODULE_INDEX);
     if (gw_python_init(pchild, &cfg) == APR_SUCCESS) {
         apr_array_header_t *list = gw_group_preloads(pchild, s, "");
         int i;

@@ -2,9 +2,18 @@
  * gw_log.h -- logging conventions of mod_gateway.
  *
  * Every message starts with a stable tag "GWnnnn: " listed in
- * docs/log-tags.md. Ranges: GW00xx configuration and start-up, GW01xx
- * Python and interpreters, GW02xx the request path, GW03xx daemon side,
- * GW04xx the process manager.
+ * docs/log-tags.md (t/integration/test_docs.py fails when a tag emitted
+ * in a .c file of mod_gateway/ has no row there, or the page names a tag
+ * that is no longer emitted). Ranges:
+ *   GW00xx         configuration and start-up
+ *   GW01xx         Python and interpreters (Apache children and daemons)
+ *   GW02xx         the request path in Apache children, and the
+ *                  application's own output (also written by daemons)
+ *   GW03xx         the daemon process side
+ *   GW0400-GW0409  the process manager (Apache parent)
+ *   GW0410-GW0429  the Apache child's side of daemon mode
+ * A new message takes the next free number of its range; a tag keeps its
+ * meaning once released, and a retired tag is not reused.
  *
  * These macros wrap ap_log_*error so that the tag is part of the format
  * string and the level check happens first (APLOG_R_IS_LEVEL is done by the

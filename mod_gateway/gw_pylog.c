@@ -7,6 +7,7 @@
  */
 #include "gw_pylog.h"
 #include "gw_python.h"
+#include "gw_version.h"
 
 #include "apr_strings.h"
 #include "httpd.h"
@@ -257,4 +258,116 @@ void gw_pylog_expire(PyObject *log)
 
     drain(self, 1);
     self->io = NULL;
+}
+
+/* ---- Python logging ------------------------------------------------- */
+
+static int apache_level(long levelno)
+{
+    return levelno >= 50 ? APLOG_CRIT : levelno >= 40 ? APLOG_ERR
+         : levelno >= 30 ? APLOG_WARNING : levelno >= 20 ? APLOG_INFO
+         : APLOG_DEBUG;
+}
+
+static int python_level(int aplevel)
+{
+    return aplevel <= APLOG_CRIT ? 50 : aplevel == APLOG_ERR ? 40
+         : aplevel == APLOG_WARNING ? 30 : aplevel <= APLOG_INFO ? 20 : 10;
+}
+
+/* mod_gateway.log(levelno, message): one ErrorLog entry per line, at the
+ * Apache level of levelno. */
+static PyObject *gw_log_record(PyObject *mod, PyObject *args)
+{
+    long levelno;
+    const char *msg, *s, *nl;
+    Py_ssize_t len;
+    gw_io_t *io = current_io;
+    char *lines[64], prefix[96];
+    size_t n = 0, i;
+
+    if (!PyArg_ParseTuple(args, "ls#:log", &levelno, &msg, &len)) {
+        return NULL;
+    }
+    apr_snprintf(prefix, sizeof(prefix), "GW0252: [%s] ",
+                 io ? io->request_id : "-");
+    for (s = msg; s < msg + len && n < 64; s = nl + 1) {
+        nl = memchr(s, '\n', (size_t)(msg + len - s));
+        if (nl == NULL) {
+            nl = msg + len;
+        }
+        if ((lines[n] = tagged(prefix, s, (size_t)(nl - s))) != NULL) {
+            n++;
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (i = 0; i < n; i++) {
+        if (io) {
+            io->ops->log(io, apache_level(levelno), lines[i]);
+        }
+        else {
+            gw_python_config()->log(apache_level(levelno), lines[i]);
+        }
+        free(lines[i]);
+    }
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef gw_module_methods[] = {
+    {"log", gw_log_record, METH_VARARGS,
+     "log(levelno, message): write to the Apache ErrorLog"},
+    {NULL},
+};
+
+static struct PyModuleDef gw_module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "mod_gateway",
+    .m_size = -1,
+    .m_methods = gw_module_methods,
+};
+
+/* Runs in the new interpreter with `mod_gateway` importable. */
+static const char gw_logging_setup[] =
+    "import logging, mod_gateway\n"
+    "class GatewayHandler(logging.Handler):\n"
+    "    # Sends each record to the Apache ErrorLog at its level.\n"
+    "    def emit(self, record):\n"
+    "        try:\n"
+    "            mod_gateway.log(record.levelno, self.format(record))\n"
+    "        except Exception:\n"
+    "            self.handleError(record)\n"
+    "mod_gateway.GatewayHandler = GatewayHandler\n"
+    "_root = logging.getLogger()\n"
+    "if not _root.handlers:\n"
+    "    _root.addHandler(GatewayHandler())\n"
+    "    _root.setLevel(_level)\n";
+
+int gw_pylog_install_logging(int log_level)
+{
+    PyObject *mod = PyModule_Create(&gw_module_def), *globals = NULL;
+    PyObject *level = NULL, *r;
+    int rc = -1;
+
+    if (mod == NULL
+        || PyModule_AddStringConstant(mod, "version", GW_VERSION_STRING) < 0
+        || PyDict_SetItemString(PyImport_GetModuleDict(), "mod_gateway",
+                                mod) < 0
+        || (globals = PyDict_New()) == NULL
+        || PyDict_SetItemString(globals, "__builtins__",
+                                PyEval_GetBuiltins()) < 0
+        || (level = PyLong_FromLong(python_level(log_level))) == NULL
+        || PyDict_SetItemString(globals, "_level", level) < 0) {
+        goto done;
+    }
+    r = PyRun_String(gw_logging_setup, Py_file_input, globals, globals);
+    if (r) {
+        Py_DECREF(r);
+        rc = 0;
+    }
+done:
+    Py_XDECREF(level);
+    Py_XDECREF(globals);
+    Py_XDECREF(mod);
+    return rc;
 }

@@ -24,4 +24,13 @@ void gw_pylog_set_current(gw_io_t *io);
 
 int gw_pylog_ready_type(void);
 
+/* GIL: held, in a new interpreter. Installs the `mod_gateway` module and,
+ * when the root logger has no handler yet, a logging handler that sends
+ * each record to the ErrorLog at its mapped level (DEBUG->debug, INFO->info,
+ * WARNING->warn, ERROR->error, CRITICAL->crit), tagged GW0252 with the
+ * request id inside a request. The root logger's level follows Apache's
+ * LogLevel for this module (log_level, an APLOG_* level). -1 with an
+ * exception set on failure. */
+int gw_pylog_install_logging(int log_level);
+
 #endif /* GW_PYLOG_H */

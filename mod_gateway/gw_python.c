@@ -206,7 +206,8 @@ static int setup_interp(gw_interp_t *interp)
         || PySys_SetObject("stderr", errs) < 0) {
         goto fail;
     }
-    if (gw_adapter_init_interp() < 0) {
+    if (gw_adapter_init_interp() < 0
+        || gw_pylog_install_logging(gw_py.cfg.log_level) < 0) {
         goto fail;
     }
     rc = 0;

@@ -20,6 +20,7 @@ typedef struct {
     int multithread;                 /* for wsgi.multithread */
     int multiprocess;                /* for wsgi.multiprocess */
     int optimize;                    /* -1 default, else 0..2 (-O) */
+    int log_level;                   /* Apache's LogLevel for the module */
     /* Where output that belongs to no request goes (sys.stderr outside a
      * request, interpreter start-up errors). GIL: not held. */
     void (*log)(int level, const char *msg);
