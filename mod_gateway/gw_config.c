@@ -212,6 +212,17 @@ static const char *set_script_alias(cmd_parms *cmd, void *dummy, int argc,
     options_init(&a->opts);
     a->location = argv[0];
     a->target = argv[1];
+    /* "config.ini#name": the app section of a Paste Deploy file, carried
+     * as the callable name (the loader reads "main" by default). */
+    if (strchr(a->target, '#')) {
+        char *hash = strchr(a->target = apr_pstrdup(cmd->pool, argv[1]), '#');
+
+        *hash = '\0';
+        a->opts.callable_object = hash + 1;
+        if ((err = check_callable(cmd, hash + 1)) != NULL) {
+            return err;
+        }
+    }
     if (is_match) {
         a->regex = ap_pregcomp(cmd->pool, argv[0], AP_REG_EXTENDED);
         if (a->regex == NULL) {

@@ -19,6 +19,7 @@
 #include "gw_loader.h"
 #include "gw_adapter.h"
 #include "gw_config.h"
+#include "gw_pm.h"
 
 #include "ap_listen.h"
 #include "unixd.h"
@@ -352,15 +353,23 @@ static void accept_all(void)
         struct epoll_event ev;
 
         if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE) {
+                /* Out of fds: the connection stays in the backlog; wait a
+                 * little instead of spinning on a readable socket. */
+                GW_LOG_S(APLOG_ERR, errno, d.server, "GW0329", "daemon "
+                         "'%s': cannot accept a connection (out of file "
+                         "descriptors)", d.group->name);
+                apr_sleep(apr_time_from_msec(100));
+            }
             return; /* EAGAIN: a sibling took it, or none left */
         }
         /* Only Apache's children may talk to a daemon (RELIABILITY.md). */
         if (gw_conn_peer(fd, &uid, &gid, &pid) != APR_SUCCESS
-            || uid != ap_unixd_config.user_id) {
+            || uid != gw_pm_children_uid()) {
             GW_LOG_S(APLOG_ERR, 0, d.server, "GW0302", "daemon '%s': refused "
                      "a connection from uid %ld pid %ld (only Apache's "
                      "children, uid %ld, may connect)", d.group->name,
-                     (long)uid, (long)pid, (long)ap_unixd_config.user_id);
+                     (long)uid, (long)pid, (long)gw_pm_children_uid());
             close(fd);
             continue;
         }
@@ -412,13 +421,70 @@ static void begin_shutdown(void)
     }
 }
 
+/* queue-timeout while waiting, not only when a worker frees up: the I/O
+ * thread answers 503 for every request that has waited too long, without
+ * running it. */
+static void expire_queue(apr_interval_time_t qt)
+{
+    apr_time_t now = apr_time_now();
+    gw_queue_item_t *it, *prev = NULL, *next, *expired = NULL;
+
+    apr_thread_mutex_lock(d.lock);
+    for (it = d.head; it; it = next) {
+        next = it->next;
+        if (now - it->dc->enqueued <= qt) {
+            prev = it;
+            continue;
+        }
+        if (prev) {
+            prev->next = next;
+        }
+        else {
+            d.head = next;
+        }
+        if (d.tail == it) {
+            d.tail = prev;
+        }
+        it->next = expired;
+        expired = it;
+    }
+    apr_thread_mutex_unlock(d.lock);
+    for (it = expired; it; it = next) {
+        gw_dconn_t *dc = it->dc;
+
+        next = it->next;
+        free(it);
+        GW_LOG_S(APLOG_WARNING, 0, d.server, "GW0321", "daemon '%s': a "
+                 "request waited %" APR_TIME_T_FMT " ms for a thread, past "
+                 "queue-timeout; answered 503 without running it",
+                 d.group->name, (now - dc->enqueued) / 1000);
+        if (gw_dserve_one(&d.io_ctx, dc, d.io_pool, GW_WIRE_ERR_UNAVAILABLE)
+            == GW_DSERVE_KEEP) {
+            rearm(dc);
+        }
+        else {
+            gw_conn_destroy(dc->conn);
+            free(dc);
+        }
+        apr_pool_clear(d.io_pool);
+    }
+}
+
 static void io_loop(void)
 {
     struct epoll_event ev[64];
-    int i, n;
+    apr_interval_time_t qt = d.group->queue_timeout;
+    int i, n, wait_ms = 1000;
 
+    if (qt > 0) {
+        wait_ms = (int)(qt / 4000);
+        wait_ms = wait_ms < 20 ? 20 : wait_ms > 1000 ? 1000 : wait_ms;
+    }
     while (d.stop_reason == GW_STOP_NONE) {
-        n = epoll_wait(d.epfd, ev, 64, 1000);
+        n = epoll_wait(d.epfd, ev, 64, wait_ms);
+        if (qt > 0) {
+            expire_queue(qt);
+        }
         for (i = 0; i < n; i++) {
             if (ev[i].data.ptr == &marker_listen) {
                 accept_all();
@@ -526,6 +592,13 @@ static int start_workers(void)
     if (d.group->stack_size > 0) {
         apr_threadattr_stacksize_set(attr, (apr_size_t)d.group->stack_size);
     }
+    d.io_ctx.group = d.group;
+    d.io_ctx.server = d.server;
+    d.io_ctx.main_server = d.main_server;
+    d.io_ctx.socket_timeout = d.group->socket_timeout > 0
+        ? d.group->socket_timeout : d.server->timeout;
+    apr_pool_create(&d.io_pool, d.pool);
+    apr_pool_tag(d.io_pool, "gw_daemon_io");
     d.nworkers = d.group->threads;
     d.workers = apr_pcalloc(d.pool, sizeof(gw_worker_t) * d.nworkers);
     for (i = 0; i < d.nworkers; i++) {

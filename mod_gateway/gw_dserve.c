@@ -14,6 +14,7 @@
 #include "gw_adapter.h"
 #include "gw_pylog.h"
 
+#include <poll.h>
 #include <sys/stat.h>
 
 /* Response bytes gathered before a write: HEAD + DATA + END of a typical
@@ -380,8 +381,12 @@ static int read_request(gw_dserve_ctx_t *ctx, gw_dconn_t *dc,
         }
         if (f.type != GW_WIRE_T_REQUEST || take_request(pool, &f, e, q) < 0) {
             GW_LOG_S(APLOG_ERR, 0, ctx->server, "GW0304", "daemon group "
-                     "'%s': expected a REQUEST frame, got %s; closed",
-                     ctx->group->name, gw_wire_type_name(f.type));
+                     "'%s': %s; closed", ctx->group->name,
+                     f.type != GW_WIRE_T_REQUEST
+                     ? apr_psprintf(pool, "expected a REQUEST frame, got %s",
+                                    gw_wire_type_name(f.type))
+                     : "a REQUEST without SCRIPT_FILENAME or the "
+                       "application group");
             return -1;
         }
         return 1;
@@ -437,6 +442,15 @@ static int run_app(gw_dserve_ctx_t *ctx, gw_dreq_env_t *e, gw_io_t *io)
     return rc;
 }
 
+/* 1 if the child has shut its end of the connection. */
+static int peer_gone(int fd)
+{
+    struct pollfd pfd = { fd, POLLRDHUP, 0 };
+
+    return poll(&pfd, 1, 0) > 0
+           && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 gw_dserve_rc_t gw_dserve_one(gw_dserve_ctx_t *ctx, gw_dconn_t *dc,
                              apr_pool_t *pool, int reject)
 {
@@ -451,13 +465,24 @@ gw_dserve_rc_t gw_dserve_one(gw_dserve_ctx_t *ctx, gw_dconn_t *dc,
         return GW_DSERVE_CLOSE;
     }
     io.request_id = e.request_id ? e.request_id : "-";
+    if (peer_gone(dc->conn->fd)) {
+        /* The child gave up (socket-timeout: it answered 504) while this
+         * request waited: running it now would be invisible to anyone
+         * and could repeat a POST the client retries. */
+        GW_LOG_S(APLOG_INFO, 0, ctx->server, "GW0328", "[%s] daemon '%s': "
+                 "the Apache child stopped waiting before the request could "
+                 "run; not running it", io.request_id, ctx->group->name);
+        return GW_DSERVE_CLOSE;
+    }
     if (reject) {
         put_error(&q, (uint32_t)reject, "the request waited past "
                   "queue-timeout for a free thread");
         return q.broken ? GW_DSERVE_CLOSE : GW_DSERVE_KEEP;
     }
     ctx->timed_out = 0;
+    ctx->conn = dc->conn;
     rc = run_app(ctx, &e, &io);
+    ctx->conn = NULL;
     if (rc == RUN_RELOAD) {
         GW_LOG_S(APLOG_INFO, 0, ctx->server, "GW0327", "[%s] daemon '%s': "
                  "the WSGI script '%s' changed; restarting the process and "
@@ -470,6 +495,23 @@ gw_dserve_rc_t gw_dserve_one(gw_dserve_ctx_t *ctx, gw_dconn_t *dc,
                   ctx->timed_out ? "request-timeout" : "application error");
     }
     return q.broken ? GW_DSERVE_CLOSE : GW_DSERVE_KEEP;
+}
+
+void gw_dserve_timeout(gw_dserve_ctx_t *ctx)
+{
+    static const char msg[] = "request-timeout";
+    char frame[GW_WIRE_HEADER_LEN + 4 + sizeof(msg)];
+    struct iovec iov;
+    size_t w = 0;
+    gw_conn_t *c = ctx->conn;
+
+    if (c && gw_wire_encode_error(frame, sizeof(frame), GW_WIRE_ERR_TIMEOUT,
+                                  msg, sizeof(msg) - 1, NULL, &w,
+                                  NULL) == 0) {
+        iov.iov_base = frame;
+        iov.iov_len = w;
+        gw_conn_writev(c, &iov, 1, apr_time_from_sec(1));
+    }
 }
 
 void gw_dserve_close(gw_dconn_t *dc, apr_interval_time_t timeout)

@@ -36,6 +36,7 @@ typedef struct {
      * request-timeout and was interrupted. */
     volatile int timed_out;
     gw_py_request_t py;     /* where the app runs, for the interrupt */
+    gw_conn_t *volatile conn; /* the connection of the running request */
 } gw_dserve_ctx_t;
 
 /* Serves the request waiting on dc. reject != 0 answers it with an ERROR
@@ -43,6 +44,11 @@ typedef struct {
  * shutdown). */
 gw_dserve_rc_t gw_dserve_one(gw_dserve_ctx_t *ctx, gw_dconn_t *dc,
                              apr_pool_t *pool, int reject);
+
+/* From the watchdog, about a request stuck past request-timeout whose
+ * process is about to end: an ERROR (timeout) frame on its connection, so
+ * the child answers 504 (or cuts the response short) instead of 502. */
+void gw_dserve_timeout(gw_dserve_ctx_t *ctx);
 
 /* Tells the child this connection is done: a CLOSE frame, then close. */
 void gw_dserve_close(gw_dconn_t *dc, apr_interval_time_t timeout);

@@ -14,6 +14,7 @@
  *    returns to Python) and the process exits to be respawned.
  */
 #include "gw_dwatch.h"
+#include "gw_daemon.h"
 #include "gw_log.h"
 #include "gw_python.h"
 
@@ -32,12 +33,29 @@ static void recycle(gw_daemon_t *d, const char *why)
     gw_daemon_stop(GW_STOP_RECYCLE);
 }
 
+/* Before a stuck process ends, each request it was running learns it
+ * timed out (504, or a cut response once its head went out) instead of
+ * seeing the connection drop (502). */
+static void fail_running(gw_daemon_t *d)
+{
+    int i;
+
+    for (i = 0; i < d->nworkers; i++) {
+        gw_worker_t *w = &d->workers[i];
+
+        if (w->busy_since && w->interrupted && w->ctx.conn) {
+            gw_dserve_timeout(&w->ctx);
+        }
+    }
+}
+
 static void die(gw_daemon_t *d, const char *why)
 {
     GW_LOG_S(APLOG_CRIT, 0, d->server, "GW0324", "daemon '%s' process %"
              APR_PID_T_FMT ": %s; exiting so that it is restarted",
              d->group->name, getpid(), why);
-    _exit(0);
+    fail_running(d);
+    _exit(GW_DAEMON_EXIT_ABORT);
 }
 
 static void check_requests(gw_daemon_t *d, apr_time_t now)
@@ -59,7 +77,9 @@ static void check_requests(gw_daemon_t *d, apr_time_t now)
                      apr_time_sec(limit));
             w->ctx.timed_out = 1;
             w->interrupted = now;
-            w->interrupt_pending = 1;
+            /* Names this request: a later one on the same worker has
+             * another busy_since and is left alone. */
+            w->interrupt_pending = since;
         }
         else if (now - w->interrupted > GW_INTERRUPT_GRACE) {
             die(d, "an interrupted request did not stop (a call that never "
@@ -104,29 +124,59 @@ static void *APR_THREAD_FUNC watchdog_main(apr_thread_t *t, void *data)
     return NULL;
 }
 
+/* The interpreter to take the GIL in: the longest-running request's.
+ * In Python 3.11 a waiting thread asks only threads of its own interpreter
+ * to drop the GIL, so a thread spinning in a sub-interpreter yields to a
+ * waiter in that sub-interpreter only. */
+static const char *busiest_interp(gw_daemon_t *d, gw_worker_t **pending)
+{
+    gw_worker_t *best = NULL;
+    int i;
+
+    *pending = NULL;
+    for (i = 0; i < d->nworkers; i++) {
+        gw_worker_t *w = &d->workers[i];
+        gw_interp_t *in = w->ctx.py.interp;
+
+        if (w->busy_since == 0 || in == NULL) {
+            continue;
+        }
+        if (w->interrupt_pending && *pending == NULL) {
+            *pending = w;
+        }
+        if (best == NULL || w->busy_since < best->busy_since) {
+            best = w;
+        }
+    }
+    if (*pending) {
+        return gw_interp_name((*pending)->ctx.py.interp);
+    }
+    return best ? gw_interp_name(best->ctx.py.interp) : "";
+}
+
 static void *APR_THREAD_FUNC gil_main(apr_thread_t *t, void *data)
 {
     gw_daemon_t *d = data;
-    int i;
 
     for (;;) {
         const char *err = NULL;
-        gw_interp_t *main_interp = gw_python_acquire("", &err);
+        gw_worker_t *w;
+        gw_interp_t *interp = gw_python_acquire(busiest_interp(d, &w), &err);
 
-        if (main_interp == NULL) {
+        if (interp == NULL) {
             return NULL;
         }
         d->gil_heartbeat = apr_time_now();
-        for (i = 0; i < d->nworkers; i++) {
-            gw_worker_t *w = &d->workers[i];
-
-            if (w->interrupt_pending) {
-                w->interrupt_pending = 0;
-                gw_python_interrupt(&w->ctx.py);
-            }
+        /* GIL held: the worker's request cannot end meanwhile. */
+        if (w && w->interrupt_pending && w->interrupt_pending
+                                         == w->busy_since) {
+            gw_python_interrupt(&w->ctx.py);
         }
-        gw_python_release(main_interp);
-        apr_sleep(apr_time_from_sec(1));
+        if (w) {
+            w->interrupt_pending = 0;
+        }
+        gw_python_release(interp);
+        apr_sleep(w ? apr_time_from_msec(50) : apr_time_from_sec(1));
     }
     return NULL;
 }

@@ -26,7 +26,8 @@ typedef struct {
     apr_thread_t *thread;
     volatile apr_time_t busy_since;   /* 0 when idle */
     volatile apr_time_t interrupted;  /* when request-timeout fired */
-    volatile int interrupt_pending;   /* for the GIL thread */
+    volatile apr_time_t interrupt_pending; /* busy_since of the request
+                                              to interrupt, or 0 */
 } gw_worker_t;
 
 typedef struct gw_queue_item gw_queue_item_t;
@@ -48,6 +49,8 @@ typedef struct {
     int running;                     /* worker threads not yet exited */
     gw_worker_t *workers;
     int nworkers;
+    gw_dserve_ctx_t io_ctx;          /* the I/O thread's, for rejects */
+    apr_pool_t *io_pool;
     volatile apr_uint32_t requests;
     volatile apr_uint32_t busy;
     apr_time_t started;

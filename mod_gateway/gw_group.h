@@ -137,8 +137,9 @@ apr_array_header_t *gw_group_preloads(apr_pool_t *p, server_rec *main_server,
 gw_group_t *gw_group_find(const char *name);
 
 /* 1 if a request served by server s may use g: groups defined in the main
- * server are visible everywhere, a vhost's only in that vhost (so one
- * tenant cannot route requests into another tenant's processes). */
+ * server are visible everywhere, a vhost's only in the vhosts with its
+ * ServerName (so one tenant cannot route requests into another tenant's
+ * processes). */
 int gw_group_visible(const gw_group_t *g, const server_rec *s);
 
 /* After the configuration is read (check_config, so `apachectl -t` shows

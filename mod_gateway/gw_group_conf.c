@@ -109,10 +109,19 @@ gw_group_t *gw_group_find(const char *name)
     return NULL;
 }
 
+/* As mod_wsgi: a vhost's group also serves the vhosts of the same
+ * ServerName (a site's :80 and :443 halves), never another site. */
 int gw_group_visible(const gw_group_t *g, const server_rec *s)
 {
-    return g != NULL && g->server != NULL
-           && (!g->server->is_virtual || g->server == s);
+    if (g == NULL || g->server == NULL) {
+        return 0;
+    }
+    if (!g->server->is_virtual || g->server == s) {
+        return 1;
+    }
+    return s->server_hostname && g->server->server_hostname
+           && strcasecmp(s->server_hostname,
+                         g->server->server_hostname) == 0;
 }
 
 static const char *where(cmd_parms *cmd)
@@ -973,10 +982,15 @@ static void add_alias_preloads(apr_array_header_t *out, server_rec *s,
             || !fixed_app_group(a[i].opts.application_group)) {
             continue;
         }
-        /* A vhost's list ends with the main server's: count each once. */
+        /* A vhost's list ends with the main server's: count each (script,
+         * application group) once. */
         for (j = 0; j < out->nelts; j++) {
-            if (strcmp(APR_ARRAY_IDX(out, j, gw_import_t).script,
-                       a[i].target) == 0) {
+            gw_import_t *seen = &APR_ARRAY_IDX(out, j, gw_import_t);
+
+            if (strcmp(seen->script, a[i].target) == 0
+                && strcmp(seen->application_group,
+                          strcmp(a[i].opts.application_group, "%{GLOBAL}")
+                          == 0 ? "" : a[i].opts.application_group) == 0) {
                 break;
             }
         }

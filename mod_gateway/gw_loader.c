@@ -95,12 +95,73 @@ fail:
     return NULL;
 }
 
-/* BORROWED from the cache: the module for path, loaded or reloaded as
- * needed. Called with the interpreter's load lock held. */
-static PyObject *cached_module(PyObject *cache, const char *path,
-                               apr_time_t mtime, int reload)
+/* Paste Deploy, as `paster serve` does it: logging from the file's
+ * [loggers]/[handlers] sections, then loadapp('config:...'). */
+static const char paste_loader[] =
+    "import os, configparser, logging.config\n"
+    "from paste.deploy import loadapp\n"
+    "_here = os.path.dirname(_path)\n"
+    "_cp = configparser.ConfigParser()\n"
+    "_cp.read(_path)\n"
+    "if _cp.has_section('loggers'):\n"
+    "    logging.config.fileConfig(_path, dict(__file__=_path, here=_here),\n"
+    "                              disable_existing_loggers=False)\n"
+    /* A console handler would turn every record into one ErrorLog level;
+     * ours keeps the record's level, with the file's format and level. */
+    "    import sys, mod_gateway\n"
+    "    _all = [logging.getLogger()] + [l for l in\n"
+    "            logging.Logger.manager.loggerDict.values()\n"
+    "            if isinstance(l, logging.Logger)]\n"
+    "    for _lg in _all:\n"
+    "        for _h in list(_lg.handlers):\n"
+    "            if isinstance(_h, logging.StreamHandler) and \\\n"
+    "                    _h.stream in (sys.stderr, sys.stdout):\n"
+    "                _g = mod_gateway.GatewayHandler(_h.level)\n"
+    "                _g.setFormatter(_h.formatter)\n"
+    "                _lg.removeHandler(_h)\n"
+    "                _lg.addHandler(_g)\n"
+    "application = loadapp('config:' + _path, name=_name)\n";
+
+static int is_paste(const char *path)
 {
-    PyObject *key = PyUnicode_DecodeFSDefault(path), *entry, *mod, *pair;
+    size_t n = strlen(path);
+
+    return n > 4 && strcmp(path + n - 4, ".ini") == 0;
+}
+
+/* NEW ref: the app of a Paste Deploy file, as a module-like namespace
+ * (a module whose `application` is the app). */
+static PyObject *exec_paste(const char *path, const char *name)
+{
+    char modname[48];
+    PyObject *mod = NULL, *d, *r;
+
+    apr_snprintf(modname, sizeof(modname), "_gateway_paste_%016"
+                 APR_UINT64_T_HEX_FMT, path_hash(path));
+    if ((mod = PyModule_New(modname)) == NULL) {
+        return NULL;
+    }
+    d = PyModule_GetDict(mod); /* BORROWED */
+    if (PyModule_AddStringConstant(mod, "__file__", path) < 0
+        || PyModule_AddStringConstant(mod, "_path", path) < 0
+        || PyModule_AddStringConstant(mod, "_name", name) < 0
+        || PyDict_SetItemString(d, "__builtins__", PyEval_GetBuiltins()) < 0
+        || (r = PyRun_String(paste_loader, Py_file_input, d, d)) == NULL) {
+        Py_DECREF(mod);
+        return NULL;
+    }
+    Py_DECREF(r);
+    return mod;
+}
+
+/* BORROWED from the cache (under keyname): the module for path, loaded or
+ * reloaded as needed; paste_name selects a Paste Deploy app instead of a
+ * script. Called with the interpreter's load lock held. */
+static PyObject *cached(PyObject *cache, const char *keyname,
+                        apr_time_t mtime, int reload, const char *path,
+                        const char *paste_name)
+{
+    PyObject *key = PyUnicode_DecodeFSDefault(keyname), *entry, *mod, *pair;
 
     if (key == NULL) {
         return NULL;
@@ -126,7 +187,7 @@ static PyObject *cached_module(PyObject *cache, const char *path,
         Py_DECREF(key);
         return NULL;
     }
-    mod = exec_script(path);
+    mod = paste_name ? exec_paste(path, paste_name) : exec_script(path);
     pair = mod ? Py_BuildValue("(NL)", mod, (long long)mtime) : NULL;
     if (pair == NULL || PyDict_SetItem(cache, key, pair) < 0) {
         Py_XDECREF(pair);
@@ -144,8 +205,25 @@ PyObject *gw_loader_app(gw_interp_t *interp, const char *path,
 {
     PyObject *mod, *app;
 
+    if (is_paste(path)) {
+        /* For a .ini file the "callable" names the app section; the
+         * default callable name means Paste's default, "main". */
+        const char *name = strcmp(callable, "application") == 0 ? "main"
+                                                                : callable;
+        char key[4096];
+
+        apr_snprintf(key, sizeof(key), "%s#%s", path, name);
+
+        GW_PY_BLOCKING(gw_interp_lock(interp));
+        mod = cached(gw_interp_cache(interp), key, mtime, reload, path,
+                     name);
+        app = mod ? PyObject_GetAttrString(mod, "application") : NULL;
+        gw_interp_unlock(interp);
+        return app;
+    }
+
     GW_PY_BLOCKING(gw_interp_lock(interp));
-    mod = cached_module(gw_interp_cache(interp), path, mtime, reload);
+    mod = cached(gw_interp_cache(interp), path, mtime, reload, path, NULL);
     app = mod ? PyObject_GetAttrString(mod, callable) : NULL;
     gw_interp_unlock(interp);
     if (mod && app == NULL && PyErr_ExceptionMatches(PyExc_AttributeError)) {
@@ -167,7 +245,7 @@ int gw_loader_import(gw_interp_t *interp, const char *path)
         mtime = apr_time_from_sec(st.st_mtime) + st.st_mtim.tv_nsec / 1000;
     }
     GW_PY_BLOCKING(gw_interp_lock(interp));
-    mod = cached_module(gw_interp_cache(interp), path, mtime, 1);
+    mod = cached(gw_interp_cache(interp), path, mtime, 1, path, NULL);
     gw_interp_unlock(interp);
     return mod ? 0 : -1;
 }

@@ -59,6 +59,15 @@ struct gw_gen {
 };
 
 static pid_t parent_pid;
+static uid_t children_uid = (uid_t)-1;
+
+uid_t gw_pm_children_uid(void)
+{
+    if (children_uid == (uid_t)-1) {
+        children_uid = geteuid() == 0 ? ap_unixd_config.user_id : geteuid();
+    }
+    return children_uid;
+}
 
 /* ---- sockets ------------------------------------------------------- */
 
@@ -155,7 +164,7 @@ static const char *bind_socket(apr_pool_t *pp, gw_group_t *g, gw_sock_t *sk)
     /* Only Apache's children may connect: 0600, owned by their user. */
     if (rc != 0 || chmod(sk->path, 0600) != 0
         || (geteuid() == 0
-            && chown(sk->path, ap_unixd_config.user_id, -1) != 0)
+            && chown(sk->path, gw_pm_children_uid(), -1) != 0)
         || listen(fd, g->listen_backlog) != 0) {
         const char *err = apr_psprintf(pp, "%s: %s", sk->path,
                                        strerror(errno));
@@ -244,26 +253,36 @@ static apr_status_t spawn(gw_slot_t *sl, apr_interval_time_t delay)
     return APR_SUCCESS;
 }
 
-static void describe_exit(char *buf, size_t len, int status)
+/* status is what the MPM hands apr_proc_other_child: the exit code, or
+ * the signal number for a killed process, with nothing to tell them
+ * apart. Daemons exit only with 0 or GW_DAEMON_EXIT_*, which no signal
+ * number uses, so any other value means the process died unexpectedly. */
+static const char *describe_exit(apr_pool_t *p, int status)
 {
-    if (APR_PROC_CHECK_SIGNALED(status)) {
-        apr_snprintf(buf, len, "killed by signal %d%s", WTERMSIG(status),
-                     APR_PROC_CHECK_CORE_DUMP(status) ? " (core dumped)" : "");
-    }
-    else {
-        apr_snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
+    switch (status) {
+        case GW_DAEMON_EXIT_RECYCLE:
+            return "recycled";
+        case GW_DAEMON_EXIT_FATAL:
+            return "could not start";
+        case GW_DAEMON_EXIT_ABORT:
+            return "ended by its watchdog";
+        default:
+            return apr_psprintf(p, "died unexpectedly: signal or exit code "
+                                "%d", status);
     }
 }
 
+/* Restart delay: none after a recycle; otherwise doubling from 250 ms to
+ * 60 s while the process keeps dying young (a crash loop), so it costs a
+ * fork every so often, not a fork storm. */
 static apr_interval_time_t backoff(gw_slot_t *sl, int status)
 {
     apr_time_t lived = apr_time_now() - sl->started;
     apr_interval_time_t delay = GW_BACKOFF_MIN;
     int i;
 
-    if (lived > GW_YOUNG_DEATH && !(WIFEXITED(status)
-                                    && WEXITSTATUS(status)
-                                       == GW_DAEMON_EXIT_FATAL)) {
+    if (status == GW_DAEMON_EXIT_RECYCLE || status == GW_DAEMON_EXIT_ABORT
+        || (lived > GW_YOUNG_DEATH && status != GW_DAEMON_EXIT_FATAL)) {
         sl->fails = 0;
         return 0;
     }
@@ -279,7 +298,7 @@ static void maintenance(int reason, void *data, int status)
     gw_slot_t *sl = data;
     gw_gen_t *gen = sl->gen;
     apr_interval_time_t delay;
-    char how[64];
+    const char *how;
 
     if (reason != APR_OC_REASON_DEATH && reason != APR_OC_REASON_LOST) {
         return;
@@ -289,19 +308,19 @@ static void maintenance(int reason, void *data, int status)
     if (gen->stopping) {
         return;
     }
-    describe_exit(how, sizeof(how), status);
+    how = describe_exit(gen->pconf, status);
     delay = backoff(sl, status);
-    if (APR_PROC_CHECK_SIGNALED(status) || sl->fails > 0) {
+    if (status != GW_DAEMON_EXIT_RECYCLE) {
         GW_LOG_S(APLOG_ERR, 0, gen->server, "GW0401", "daemon group '%s' "
-                 "process %" APR_PID_T_FMT " died (%s); restarting it%s",
+                 "process %" APR_PID_T_FMT " %s; restarting it%s",
                  sl->group->name, sl->proc.pid, how, delay ? apr_psprintf(
-                 gen->pconf, " in %" APR_TIME_T_FMT " ms (start-up "
-                 "failures: %d)", delay / 1000, sl->fails) : "");
+                 gen->pconf, " in %" APR_TIME_T_FMT " ms (failures in a "
+                 "row: %d)", delay / 1000, sl->fails) : "");
     }
     else {
         GW_LOG_S(APLOG_INFO, 0, gen->server, "GW0402", "daemon group '%s' "
-                 "process %" APR_PID_T_FMT " exited (%s); starting a new "
-                 "one", sl->group->name, sl->proc.pid, how);
+                 "process %" APR_PID_T_FMT " %s; starting a new one",
+                 sl->group->name, sl->proc.pid, how);
     }
     spawn(sl, delay);
 }
@@ -359,6 +378,8 @@ int gw_pm_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
         return OK;
     }
     parent_pid = getpid();
+    children_uid = (uid_t)-1;
+    gw_pm_children_uid();
     reg = socket_registry(s, &generation);
     for (i = 0; i < groups->nelts; i++) {
         gw_group_t *g = APR_ARRAY_IDX(groups, i, gw_group_t *);

@@ -15,6 +15,10 @@
  * processes (not in the dry-run pass or a config test). */
 int gw_pm_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 
+/* The uid of the Apache children: Apache's User when httpd started as
+ * root, else httpd's own uid. Only it may connect to a daemon. */
+uid_t gw_pm_children_uid(void);
+
 /* child_init: an Apache child does not keep the daemons' listening fds. */
 void gw_pm_child_init(void);
 

@@ -566,7 +566,13 @@ static int connect_and_send(gw_px_t *px, apr_array_header_t *env,
     }
     /* A write that failed delivered no complete REQUEST: safe to retry on
      * a fresh connection, unless this one was fresh already. */
-    return *fresh ? HTTP_SERVICE_UNAVAILABLE : GW_RETRY;
+    if (*fresh) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, px->r, "GW0424: [%s] cannot "
+                      "send the request to daemon group '%s'", px->id,
+                      px->g->name);
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    return GW_RETRY;
 }
 
 int gw_proxy_handle(request_rec *r, gw_group_t *g, apr_array_header_t *env,
