@@ -57,6 +57,19 @@ static void on_stop_signal(int sig)
     errno = saved;
 }
 
+/* shutdown-timeout ran out (atexit handlers still running): end as a
+ * recycle, not as a crash. Only async-signal-safe calls here. */
+static void on_shutdown_timeout(int sig)
+{
+    static const char msg[] = "GW0330: shutdown-timeout reached while "
+                              "stopping; exiting now\n";
+
+    if (write(2, msg, sizeof(msg) - 1) < 0) {
+        /* nothing more can be done */
+    }
+    _exit(GW_DAEMON_EXIT_RECYCLE);
+}
+
 static void set_signals(void)
 {
     struct sigaction sa;
@@ -74,6 +87,7 @@ static void set_signals(void)
     sigaction(SIGPIPE, &sa, NULL);
     sa.sa_handler = SIG_DFL;
     sigaction(SIGCHLD, &sa, NULL);
+    sa.sa_handler = on_shutdown_timeout;
     sigaction(SIGALRM, &sa, NULL);
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
@@ -190,6 +204,7 @@ static void enqueue(gw_dconn_t *dc)
     it->next = NULL;
     dc->enqueued = apr_time_now();
     apr_thread_mutex_lock(d.lock);
+    d.queued++;
     if (d.tail) {
         d.tail->next = it;
     }
@@ -214,6 +229,7 @@ static gw_dconn_t *dequeue(void)
     }
     it = d.head;
     if (it) {
+        d.queued--;
         d.head = it->next;
         if (d.head == NULL) {
             d.tail = NULL;
@@ -310,6 +326,7 @@ static void *APR_THREAD_FUNC worker_main(apr_thread_t *t, void *data)
         }
         switch (gw_dserve_one(&w->ctx, dc, p, reject)) {
             case GW_DSERVE_KEEP:
+                dc->served++;
                 rearm(dc);
                 break;
             case GW_DSERVE_RELOAD:
@@ -326,6 +343,9 @@ static void *APR_THREAD_FUNC worker_main(apr_thread_t *t, void *data)
         w->busy_since = 0;
         w->interrupted = 0;
         apr_atomic_dec32(&d.busy);
+        if (!d.accepting) {
+            gw_daemon_wake(); /* a thread is free: accept again */
+        }
         if (!reject) {
             count_request();
         }
@@ -392,11 +412,65 @@ static void accept_all(void)
     }
 }
 
+/* Every thread has a request: more would only wait here. */
+static int saturated(void)
+{
+    return (int)d.busy + d.queued >= d.nworkers;
+}
+
+/* How long a saturated process leaves new connections to its siblings
+ * before it queues them itself (and queue-timeout starts counting). */
+#define GW_DEFER_ACCEPT apr_time_from_msec(100)
+
+/* A saturated process takes its listening socket out of epoll for up to
+ * GW_DEFER_ACCEPT, so new connections go to a sibling with a free thread;
+ * EPOLLEXCLUSIVE alone always wakes the same idle waiter. A process
+ * without siblings always accepts and queues: queue-timeout stays exact. */
+static void update_accepting(void)
+{
+    struct epoll_event ev;
+    apr_time_t now = apr_time_now();
+    int want;
+
+    if (!saturated()) {
+        d.saturated_since = 0;
+    }
+    else if (d.saturated_since == 0) {
+        d.saturated_since = now;
+    }
+    want = d.stop_reason == GW_STOP_NONE
+        && (d.group->processes == 1 || d.saturated_since == 0
+            || now - d.saturated_since > GW_DEFER_ACCEPT);
+
+    if (want == d.accepting) {
+        return;
+    }
+    if (want) {
+        ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+        ev.data.ptr = &marker_listen;
+        epoll_ctl(d.epfd, EPOLL_CTL_ADD, d.group->listen_fd, &ev);
+    }
+    else {
+        epoll_ctl(d.epfd, EPOLL_CTL_DEL, d.group->listen_fd, NULL);
+    }
+    d.accepting = want;
+}
+
 static void on_ready(gw_dconn_t *dc)
 {
     apr_thread_mutex_lock(d.lock);
     idle_unlink(dc);
     apr_thread_mutex_unlock(d.lock);
+    /* A request on a kept connection to a saturated process: when there
+     * are siblings, answer CLOSE (it was not read, so it is not run) and
+     * let the child send it to a process with a free thread. The first
+     * request of a new connection is never bounced, so a request cannot be
+     * passed around for ever when every process is busy. */
+    if (d.group->processes > 1 && dc->served > 0 && saturated()) {
+        gw_dserve_close(dc, d.io_ctx.socket_timeout);
+        free(dc);
+        return;
+    }
     enqueue(dc);
 }
 
@@ -406,7 +480,10 @@ static void begin_shutdown(void)
 {
     gw_dconn_t *dc, *next;
 
-    epoll_ctl(d.epfd, EPOLL_CTL_DEL, d.group->listen_fd, NULL);
+    if (d.accepting) {
+        epoll_ctl(d.epfd, EPOLL_CTL_DEL, d.group->listen_fd, NULL);
+        d.accepting = 0;
+    }
     close(d.group->listen_fd);
     apr_thread_mutex_lock(d.lock);
     dc = d.idle;
@@ -445,6 +522,7 @@ static void expire_queue(apr_interval_time_t qt)
         if (d.tail == it) {
             d.tail = prev;
         }
+        d.queued--;
         it->next = expired;
         expired = it;
     }
@@ -476,11 +554,18 @@ static void io_loop(void)
     apr_interval_time_t qt = d.group->queue_timeout;
     int i, n, wait_ms = 1000;
 
+    if (d.group->processes > 1) {
+        wait_ms = 50; /* re-check a deferred accept soon */
+    }
     if (qt > 0) {
         wait_ms = (int)(qt / 4000);
         wait_ms = wait_ms < 20 ? 20 : wait_ms > 1000 ? 1000 : wait_ms;
+        if (d.group->processes > 1 && wait_ms > 50) {
+            wait_ms = 50;
+        }
     }
     while (d.stop_reason == GW_STOP_NONE) {
+        update_accepting();
         n = epoll_wait(d.epfd, ev, 64, wait_ms);
         if (qt > 0) {
             expire_queue(qt);
@@ -629,12 +714,7 @@ static int setup_io(void)
     }
     fcntl(d.group->listen_fd, F_SETFL,
           fcntl(d.group->listen_fd, F_GETFL) | O_NONBLOCK);
-    /* EPOLLEXCLUSIVE: one sibling process wakes per connection. */
-    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-    ev.data.ptr = &marker_listen;
-    if (epoll_ctl(d.epfd, EPOLL_CTL_ADD, d.group->listen_fd, &ev) != 0) {
-        return -1;
-    }
+    /* The listening socket joins epoll in update_accepting(). */
     ev.events = EPOLLIN;
     ev.data.ptr = &marker_wake;
     return epoll_ctl(d.epfd, EPOLL_CTL_ADD, d.wake[0], &ev);
@@ -672,8 +752,8 @@ static void shut_down(void)
                  g->name, getpid(), left, apr_time_sec(grace));
         _exit(GW_DAEMON_EXIT_RECYCLE);
     }
-    /* atexit handlers run in every interpreter; past shutdown-timeout the
-     * default SIGALRM action ends the process. */
+    /* atexit handlers run in every interpreter; past shutdown-timeout,
+     * SIGALRM ends the process (on_shutdown_timeout). */
     if (g->shutdown_timeout > 0) {
         alarm((unsigned)apr_time_sec(g->shutdown_timeout + APR_USEC_PER_SEC
                                      - 1));
@@ -703,16 +783,22 @@ static void fail(const char *what)
 }
 
 void gw_daemon_main(gw_group_t *g, int slot, apr_pool_t *pconf,
-                    server_rec *main_server, apr_interval_time_t delay)
+                    server_rec *main_server, apr_interval_time_t delay,
+                    pid_t parent)
 {
     memset(&d, 0, sizeof(d));
     d.group = g;
     d.server = g->server;
     d.main_server = main_server;
     d.slot = slot;
-    d.parent = getppid();
+    /* The parent's pid from before fork: if it is already gone, getppid()
+     * would name init and the watchdog would never notice. */
+    d.parent = parent;
     d.wake[0] = d.wake[1] = -1;
     set_signals();
+    if (getppid() != parent) {
+        _exit(GW_DAEMON_EXIT_RECYCLE);
+    }
     close_inherited(g, main_server);
     forget_others(g);
     if (delay > 0) {

@@ -14,8 +14,8 @@
  * delay is a start-up backoff after a crash loop (slept before anything
  * else). */
 void gw_daemon_main(gw_group_t *g, int slot, apr_pool_t *pconf,
-                    server_rec *main_server, apr_interval_time_t delay)
-    __attribute__((noreturn));
+                    server_rec *main_server, apr_interval_time_t delay,
+                    pid_t parent) __attribute__((noreturn));
 
 /* Exit codes the process manager understands. The MPM reports a child's
  * end to apr_proc_other_child as one number, an exit code or a signal

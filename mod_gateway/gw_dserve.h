@@ -14,6 +14,7 @@
 typedef struct {
     gw_conn_t *conn;
     int authenticated;      /* HELLO with the right secret was seen */
+    int served;             /* requests answered on it */
     apr_time_t enqueued;    /* when it became ready to read */
     void *link_prev, *link_next; /* the daemon's idle list */
 } gw_dconn_t;

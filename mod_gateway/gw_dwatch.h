@@ -45,6 +45,9 @@ typedef struct {
     apr_thread_mutex_t *lock;        /* queue, idle list, counters */
     apr_thread_cond_t *cond;
     gw_queue_item_t *head, *tail;
+    int queued;                      /* items in the queue */
+    int accepting;                   /* the listening socket is in epoll */
+    apr_time_t saturated_since;      /* 0 while a thread is free */
     gw_dconn_t *idle;                /* connections armed in epoll */
     int running;                     /* worker threads not yet exited */
     gw_worker_t *workers;

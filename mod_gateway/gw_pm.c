@@ -233,11 +233,25 @@ static void maintenance(int reason, void *data, int status);
 static apr_status_t spawn(gw_slot_t *sl, apr_interval_time_t delay)
 {
     gw_gen_t *gen = sl->gen;
-    apr_status_t rv = apr_proc_fork(&sl->proc, gen->pconf);
+    sigset_t stops, old;
+    apr_status_t rv;
 
+    /* A stop signal arriving between fork and the daemon's own handlers
+     * would hit httpd's inherited ones and be lost: it stays pending
+     * until the daemon has installed its handlers. */
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGHUP);
+    sigaddset(&stops, SIGUSR1);
+    sigaddset(&stops, SIGWINCH);
+    sigprocmask(SIG_BLOCK, &stops, &old);
+    rv = apr_proc_fork(&sl->proc, gen->pconf);
     if (rv == APR_INCHILD) {
-        gw_daemon_main(sl->group, sl->slot, gen->pconf, gen->server, delay);
+        gw_daemon_main(sl->group, sl->slot, gen->pconf, gen->server, delay,
+                       parent_pid);
     }
+    sigprocmask(SIG_SETMASK, &old, NULL);
     if (rv != APR_INPARENT) {
         GW_LOG_S(APLOG_ERR, rv, gen->server, "GW0403", "cannot fork a "
                  "process for daemon group '%s'", sl->group->name);
