@@ -329,6 +329,11 @@ static void *APR_THREAD_FUNC worker_main(apr_thread_t *t, void *data)
                 dc->served++;
                 rearm(dc);
                 break;
+            case GW_DSERVE_GONE:
+                gw_conn_destroy(dc->conn);
+                free(dc);
+                reject = 1; /* nothing was served */
+                break;
             case GW_DSERVE_RELOAD:
                 gw_daemon_stop(GW_STOP_RECYCLE);
                 gw_dserve_close(dc, w->ctx.socket_timeout);

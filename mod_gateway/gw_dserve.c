@@ -428,8 +428,7 @@ static int run_app(gw_dserve_ctx_t *ctx, gw_dreq_env_t *e, gw_io_t *io)
     gw_pylog_set_current(io);
     app = gw_loader_app(interp, e->script, mtime, e->reload, e->callable);
     if (app == NULL) {
-        gw_adapter_log_exception(io, APLOG_ERR, "GW0104", apr_psprintf(
-            io->pool, "cannot load the WSGI script '%s':", e->script));
+        gw_loader_log_error(io, e->script, e->app_group);
         gw_pylog_set_current(NULL);
         gw_python_release(interp);
         return GW_ADAPTER_FAILED;
@@ -462,7 +461,7 @@ gw_dserve_rc_t gw_dserve_one(gw_dserve_ctx_t *ctx, gw_dconn_t *dc,
     q.out = apr_palloc(pool, GW_DSERVE_OUT);
     rc = read_request(ctx, dc, pool, &e, &q);
     if (rc <= 0) {
-        return GW_DSERVE_CLOSE;
+        return rc == 0 ? GW_DSERVE_GONE : GW_DSERVE_CLOSE;
     }
     io.request_id = e.request_id ? e.request_id : "-";
     if (peer_gone(dc->conn->fd)) {

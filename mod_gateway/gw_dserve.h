@@ -23,6 +23,7 @@ typedef struct {
 typedef enum {
     GW_DSERVE_KEEP,     /* ready for the next request */
     GW_DSERVE_CLOSE,    /* protocol error, peer gone: close without CLOSE */
+    GW_DSERVE_GONE,     /* no request came: the child closed the connection */
     GW_DSERVE_RELOAD    /* the script changed: the request was not run;
                            answer CLOSE and recycle the process */
 } gw_dserve_rc_t;

@@ -233,24 +233,6 @@ void gw_embed_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
-/* Why a script failed to load, with a hint when a C extension refused a
- * sub-interpreter (the most common complaint against mod_wsgi). */
-static void log_load_error(gw_io_t *io, request_rec *r, const char *group)
-{
-    int import_error = PyErr_ExceptionMatches(PyExc_ImportError);
-
-    gw_adapter_log_exception(io, APLOG_ERR, "GW0104",
-        apr_psprintf(r->pool, "cannot load the WSGI script '%s':",
-                     r->filename));
-    if (import_error && *group) {
-        GW_PY_BLOCKING(GW_LOG_R(APLOG_ERR, 0, r, "GW0105", "[%s] an import "
-            "failed in the sub-interpreter '%s'; if the module is a C "
-            "extension that does not support sub-interpreters, run this "
-            "application with GatewayApplicationGroup %%{GLOBAL}",
-            io->request_id, group));
-    }
-}
-
 int gw_embed_handle(request_rec *r, const gw_effective_t *eff,
                     apr_array_header_t *env, const char *request_id)
 {
@@ -275,7 +257,7 @@ int gw_embed_handle(request_rec *r, const gw_effective_t *eff,
     app = gw_loader_app(interp, r->filename, r->finfo.mtime,
                         eff->script_reloading, eff->callable_object);
     if (app == NULL) {
-        log_load_error(&io, r, eff->application_group);
+        gw_loader_log_error(&io, r->filename, eff->application_group);
         gw_pylog_set_current(NULL);
         gw_python_release(interp);
         return HTTP_INTERNAL_SERVER_ERROR;

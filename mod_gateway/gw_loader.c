@@ -250,6 +250,29 @@ int gw_loader_import(gw_interp_t *interp, const char *path)
     return mod ? 0 : -1;
 }
 
+void gw_loader_log_error(gw_io_t *io, const char *path, const char *group)
+{
+    int import_error = PyErr_ExceptionMatches(PyExc_ImportError);
+    char what[600];
+
+    apr_snprintf(what, sizeof(what), "cannot load the WSGI script '%s':",
+                 path);
+    gw_adapter_log_exception(io, APLOG_ERR, "GW0104", what);
+    if (import_error && *group) {
+        apr_snprintf(what, sizeof(what), "GW0105: [%s] an import failed in "
+                     "the sub-interpreter '%s'; if the module is a C "
+                     "extension that does not support sub-interpreters, run "
+                     "this application with GatewayApplicationGroup "
+                     "%%{GLOBAL}", io ? io->request_id : "-", group);
+        if (io) {
+            GW_PY_BLOCKING(io->ops->log(io, APLOG_ERR, what));
+        }
+        else {
+            gw_python_log(APLOG_ERR, what);
+        }
+    }
+}
+
 void gw_loader_preload(const char *script, const char *app_group)
 {
     const char *err = NULL;

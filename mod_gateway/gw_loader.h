@@ -9,6 +9,7 @@
 
 #include <Python.h>
 #include "gw_python.h"
+#include "gw_io.h"
 #include "apr_time.h"
 
 /* NEW ref to the callable, or NULL with a Python exception set.
@@ -24,6 +25,11 @@ int gw_loader_changed(gw_interp_t *interp, const char *path,
 /* Loads (or reloads) the script into interp without looking up a callable:
  * GatewayImportScript. 0, or -1 with a Python exception set. */
 int gw_loader_import(gw_interp_t *interp, const char *path);
+
+/* GIL: held. Logs why path could not be loaded (GW0104, with the
+ * traceback) and, for an ImportError in a sub-interpreter, the hint to try
+ * %{GLOBAL} (GW0105). Clears the exception. */
+void gw_loader_log_error(gw_io_t *io, const char *path, const char *group);
 
 /* GIL: not held. Loads script into the named interpreter at process start;
  * a failure is logged with its traceback (GW0106) and the process goes

@@ -34,6 +34,7 @@ struct gw_interp {
 
 static struct {
     int ready;
+    char **environ_at_start;   /* the process environment before any app */
     gw_python_config_t cfg;
     apr_pool_t *pool;
     apr_thread_mutex_t *lock;  /* guards interps and count */
@@ -121,6 +122,7 @@ static apr_status_t finalize(void *data);
 
 static gw_interp_t *new_interp(const char *name);
 static int register_interp(gw_interp_t *interp, PyThreadState *ts);
+static void snapshot_environ(apr_pool_t *p);
 
 apr_status_t gw_python_init(apr_pool_t *pool, const gw_python_config_t *cfg)
 {
@@ -130,6 +132,7 @@ apr_status_t gw_python_init(apr_pool_t *pool, const gw_python_config_t *cfg)
     gw_py.cfg = *cfg;
     gw_py.pool = pool;
     gw_py.interps = apr_hash_make(pool);
+    snapshot_environ(pool);
     rv = apr_thread_mutex_create(&gw_py.lock, APR_THREAD_MUTEX_DEFAULT, pool);
     if (rv != APR_SUCCESS || (rv = start_runtime(pool)) != APR_SUCCESS) {
         return rv;
@@ -168,9 +171,17 @@ static int thread_state_slot(gw_interp_t *interp)
     return 0;
 }
 
-/* This thread's state for interp, created on first use. */
+/* This thread's state for interp, created on first use. A thread's
+ * first state is the one PyGILState_* will use for it, so it is always
+ * the main interpreter's: a C extension calling PyGILState_Ensure() under
+ * %{GLOBAL} then finds the state that is current, not a sub-interpreter's
+ * (which deadlocks). */
 static PyThreadState *thread_state(gw_interp_t *interp)
 {
+    if (interp != gw_py.main && gw_py.main != NULL
+        && thread_state(gw_py.main) == NULL) {
+        return NULL;
+    }
     if (interp->index >= thread_nstates && thread_state_slot(interp) < 0) {
         return NULL;
     }
@@ -178,6 +189,66 @@ static PyThreadState *thread_state(gw_interp_t *interp)
         thread_states[interp->index] = PyThreadState_New(interp->interp);
     }
     return thread_states[interp->index];
+}
+
+extern char **environ;
+
+static void snapshot_environ(apr_pool_t *p)
+{
+    size_t n = 0, i;
+
+    while (environ && environ[n]) {
+        n++;
+    }
+    gw_py.environ_at_start = apr_pcalloc(p, (n + 1) * sizeof(char *));
+    for (i = 0; i < n; i++) {
+        gw_py.environ_at_start[i] = apr_pstrdup(p, environ[i]);
+    }
+}
+
+/* GIL: held, in a new sub-interpreter. os.environ starts from the process
+ * environment as it was before any application ran, not as other
+ * interpreters left it: os.environ.setdefault() also calls putenv(), so
+ * without this Django's DJANGO_SETTINGS_MODULE from one site would leak
+ * into every interpreter created after it. */
+static int reset_environ(void)
+{
+    PyObject *os = PyImport_ImportModule("os"), *env = NULL, *data = NULL;
+    int rc = -1;
+    size_t i;
+
+    if (os == NULL || (env = PyObject_GetAttrString(os, "environ")) == NULL
+        || (data = PyObject_GetAttrString(env, "_data")) == NULL
+        || !PyDict_Check(data)) {
+        goto done;
+    }
+    PyDict_Clear(data);
+    for (i = 0; gw_py.environ_at_start[i]; i++) {
+        const char *kv = gw_py.environ_at_start[i], *eq = strchr(kv, '=');
+        PyObject *k, *v;
+
+        if (eq == NULL || eq == kv) {
+            continue;
+        }
+        k = PyBytes_FromStringAndSize(kv, eq - kv);
+        v = PyBytes_FromString(eq + 1);
+        if (k == NULL || v == NULL || PyDict_SetItem(data, k, v) < 0) {
+            Py_XDECREF(k);
+            Py_XDECREF(v);
+            goto done;
+        }
+        Py_DECREF(k);
+        Py_DECREF(v);
+    }
+    rc = 0;
+done:
+    if (rc < 0 && !PyErr_Occurred()) {
+        PyErr_SetString(PyExc_RuntimeError, "os.environ has no _data dict");
+    }
+    Py_XDECREF(data);
+    Py_XDECREF(env);
+    Py_XDECREF(os);
+    return rc;
 }
 
 /* GIL: held, in the new interpreter. sys.path additions and the output
@@ -207,7 +278,8 @@ static int setup_interp(gw_interp_t *interp)
         goto fail;
     }
     if (gw_adapter_init_interp() < 0
-        || gw_pylog_install_logging(gw_py.cfg.log_level) < 0) {
+        || gw_pylog_install_logging(gw_py.cfg.log_level) < 0
+        || (interp->index > 0 && reset_environ() < 0)) {
         goto fail;
     }
     rc = 0;
