@@ -404,6 +404,19 @@ static void accept_all(void)
             free(dc);
             continue;
         }
+        /* READY tells the child a daemon has the connection (a fresh
+         * socket's buffer always has room for 8 bytes). */
+        {
+            char ready[GW_WIRE_HEADER_LEN];
+            struct iovec iov = { ready, sizeof(ready) };
+
+            gw_wire_encode_header(ready, GW_WIRE_T_READY, 0, NULL, NULL);
+            if (gw_conn_writev(dc->conn, &iov, 1, 0) != APR_SUCCESS) {
+                gw_conn_destroy(dc->conn);
+                free(dc);
+                continue;
+            }
+        }
         ev.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
         ev.data.ptr = dc;
         apr_thread_mutex_lock(d.lock);

@@ -11,6 +11,7 @@
  */
 #include "gw_pm.h"
 #include "gw_daemon.h"
+#include "gw_keeper.h"
 #include "gw_log.h"
 #include "gw_config.h"
 
@@ -95,15 +96,13 @@ static apr_hash_t *socket_registry(server_rec *s, int *generation)
     return h;
 }
 
-static apr_status_t unlink_socket(void *data)
+static void unlink_socket(gw_sock_t *sk)
 {
-    gw_sock_t *sk = data;
-
-    if (getpid() == parent_pid) {
+    if (getpid() == parent_pid && sk->fd >= 0) {
         close(sk->fd);
         unlink(sk->path);
+        sk->fd = -1;
     }
-    return APR_SUCCESS;
 }
 
 /* The socket directory must not be writable by others, or another user
@@ -195,8 +194,6 @@ static const char *claim_socket(server_rec *s, apr_hash_t *reg,
             != APR_SUCCESS) {
             return "cannot read random bytes for the group secret";
         }
-        apr_pool_cleanup_register(pp, sk, unlink_socket,
-                                  apr_pool_cleanup_null);
         apr_hash_set(reg, apr_pstrdup(pp, g->name), APR_HASH_KEY_STRING, sk);
     }
     else {
@@ -220,7 +217,7 @@ static void release_unclaimed(server_rec *s, apr_hash_t *reg, int generation)
 
         apr_hash_this(hi, &key, NULL, (void **)&sk);
         if (sk->generation != generation) {
-            apr_pool_cleanup_run(s->process->pool, sk, unlink_socket);
+            unlink_socket(sk);
             apr_hash_set(reg, key, APR_HASH_KEY_STRING, NULL);
         }
     }
@@ -248,7 +245,7 @@ static apr_status_t spawn(gw_slot_t *sl, apr_interval_time_t delay)
     sigprocmask(SIG_BLOCK, &stops, &old);
     rv = apr_proc_fork(&sl->proc, gen->pconf);
     if (rv == APR_INCHILD) {
-        gw_daemon_main(sl->group, sl->slot, gen->pconf, gen->server, delay,
+        gw_keeper_main(sl->group, sl->slot, gen->pconf, gen->server, delay,
                        parent_pid);
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
@@ -259,18 +256,17 @@ static apr_status_t spawn(gw_slot_t *sl, apr_interval_time_t delay)
     }
     sl->started = apr_time_now() + delay;
     sl->alive = 1;
-    /* Registered in the process pool, not pconf: an old generation's
-     * daemons finishing after a graceful restart are still ours, so the
-     * MPM does not report them as unknown children. */
+    /* Registered in pconf: httpd unloads this module when pconf goes (at
+     * every restart), so nothing may point into it from a longer-lived
+     * pool. An old generation's process that ends after a graceful restart
+     * is then an unknown child to the MPM, which only reaps it. */
     apr_proc_other_child_register(&sl->proc, maintenance, sl, NULL,
-                                  gen->server->process->pool);
+                                  gen->pconf);
     return APR_SUCCESS;
 }
 
-/* status is what the MPM hands apr_proc_other_child: the exit code, or
- * the signal number for a killed process, with nothing to tell them
- * apart. Daemons exit only with 0 or GW_DAEMON_EXIT_*, which no signal
- * number uses, so any other value means the process died unexpectedly. */
+/* status is the keeper's exit code (gw_keeper.c), which says how its
+ * daemon ended without the ambiguity of the MPM's number. */
 static const char *describe_exit(apr_pool_t *p, int status)
 {
     switch (status) {
@@ -280,9 +276,17 @@ static const char *describe_exit(apr_pool_t *p, int status)
             return "could not start";
         case GW_DAEMON_EXIT_ABORT:
             return "ended by its watchdog";
+        case GW_KEEPER_EXIT_CODE:
+            return "was ended by the application (unexpected exit code, "
+                   "GW0404)";
         default:
-            return apr_psprintf(p, "died unexpectedly: signal or exit code "
-                                "%d", status);
+            if (status > GW_KEEPER_EXIT_SIGNAL
+                && status <= GW_KEEPER_EXIT_SIGNAL + 64) {
+                return apr_psprintf(p, "died: killed by signal %d",
+                                    status - GW_KEEPER_EXIT_SIGNAL);
+            }
+            return apr_psprintf(p, "died: its keeper ended with signal or "
+                                "code %d", status);
     }
 }
 
@@ -339,6 +343,20 @@ static void maintenance(int reason, void *data, int status)
     spawn(sl, delay);
 }
 
+/* The final exit: the sockets go with the server. (A process-pool
+ * cleanup cannot do it: that pool is destroyed after this module is
+ * unloaded.) */
+static void unlink_all(server_rec *s)
+{
+    int generation;
+    apr_hash_t *reg = socket_registry(s, &generation);
+    apr_hash_index_t *hi;
+
+    for (hi = apr_hash_first(NULL, reg); hi; hi = apr_hash_next(hi)) {
+        unlink_socket(apr_hash_this_val(hi));
+    }
+}
+
 /* pconf cleanup: this generation ends. Its daemons are asked to stop
  * gracefully (SIGTERM): they stop accepting, answer CLOSE on idle
  * connections, finish what runs within graceful-timeout, and exit. */
@@ -351,6 +369,9 @@ static apr_status_t stop_generation(void *data)
         return APR_SUCCESS;
     }
     gen->stopping = 1;
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_EXITING) {
+        unlink_all(gen->server);
+    }
     for (i = 0; i < gen->slots->nelts; i++) {
         gw_slot_t *sl = APR_ARRAY_IDX(gen->slots, i, gw_slot_t *);
 
@@ -366,7 +387,7 @@ static int start_group(gw_gen_t *gen, gw_group_t *g)
     int i;
 
     for (i = 0; i < g->processes; i++) {
-        gw_slot_t *sl = apr_pcalloc(gen->server->process->pool, sizeof(*sl));
+        gw_slot_t *sl = apr_pcalloc(gen->pconf, sizeof(*sl));
 
         sl->gen = gen;
         sl->group = g;
@@ -406,12 +427,10 @@ int gw_pm_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
         }
     }
     release_unclaimed(s, reg, generation);
-    /* The generation record outlives pconf: an old daemon's death is still
-     * reported to maintenance() after a restart (a few bytes a restart). */
-    gen = apr_pcalloc(s->process->pool, sizeof(*gen));
+    gen = apr_pcalloc(pconf, sizeof(*gen));
     gen->pconf = pconf;
     gen->server = s;
-    gen->slots = apr_array_make(s->process->pool, 8, sizeof(gw_slot_t *));
+    gen->slots = apr_array_make(pconf, 8, sizeof(gw_slot_t *));
     apr_pool_cleanup_register(pconf, gen, stop_generation,
                               apr_pool_cleanup_null);
     for (i = 0; i < groups->nelts; i++) {

@@ -88,6 +88,23 @@ static void pool_put(gw_group_t *g, gw_conn_t *c)
     apr_thread_mutex_unlock(cp->lock);
 }
 
+static apr_status_t await_ready(gw_conn_t *c, apr_time_t end)
+{
+    apr_interval_time_t left = end - apr_time_now();
+    gw_wire_frame_t f;
+    apr_status_t rv;
+    int fd = -1, rc;
+
+    rc = gw_conn_next(c, &f, &fd, left > 0 ? left : 0, &rv);
+    if (rc == 1 && f.type == GW_WIRE_T_READY) {
+        return APR_SUCCESS;
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return rc < 0 && rv == APR_TIMEUP ? APR_TIMEUP : APR_EGENERAL;
+}
+
 /* Connects, retrying while the daemon is starting or its backlog is full,
  * until connect-timeout. Checks who listens before anything is sent. */
 static apr_status_t dial(request_rec *r, gw_group_t *g, gw_conn_t **out)
@@ -134,7 +151,18 @@ static apr_status_t dial(request_rec *r, gw_group_t *g, gw_conn_t **out)
         return APR_EACCES;
     }
     *out = gw_conn_create(NULL, fd, GW_WIRE_TO_CHILD, NULL);
-    return *out ? APR_SUCCESS : APR_ENOMEM;
+    if (*out == NULL) {
+        return APR_ENOMEM;
+    }
+    /* connect() only reached the parent's backlog: nothing is sent until
+     * a daemon has taken the connection (READY), within connect-timeout;
+     * so a group whose processes cannot start answers 503 quickly and no
+     * request is ever left behind in the backlog. */
+    if ((rv = await_ready(*out, end)) != APR_SUCCESS) {
+        gw_conn_destroy(*out);
+        *out = NULL;
+    }
+    return rv;
 }
 
 /* ---- one exchange -------------------------------------------------- */

@@ -59,6 +59,7 @@ static const type_info_t type_table[] = {
     {GW_WIRE_T_END, "END", GW_WIRE_TO_CHILD, 0, 0, "END has a payload"},
     {GW_WIRE_T_ERROR, "ERROR", GW_WIRE_TO_CHILD, 0, -1, NULL},
     {GW_WIRE_T_CLOSE, "CLOSE", GW_WIRE_TO_CHILD, 0, 0, "CLOSE has a payload"},
+    {GW_WIRE_T_READY, "READY", GW_WIRE_TO_CHILD, 0, 0, "READY has a payload"},
 };
 
 #define NTYPES (sizeof(type_table) / sizeof(type_table[0]))
@@ -402,7 +403,7 @@ static const char *parse_fixed(const unsigned char *p, gw_wire_frame_t *f)
                 return "FILE range beyond INT64_MAX";
             }
             return NULL;
-        default: /* BODY_END, ABORT, END, CLOSE: empty */
+        default: /* BODY_END, ABORT, END, CLOSE, READY: empty */
             return NULL;
     }
 }
@@ -918,7 +919,8 @@ int gw_wire_encode_empty(char *out, size_t cap, int type, size_t *written,
                          const char **err)
 {
     if (type != GW_WIRE_T_BODY_END && type != GW_WIRE_T_ABORT &&
-        type != GW_WIRE_T_END && type != GW_WIRE_T_CLOSE) {
+        type != GW_WIRE_T_END && type != GW_WIRE_T_CLOSE &&
+        type != GW_WIRE_T_READY) {
         return enc_fail(err, "not an empty frame type");
     }
     if (begin_frame(out, cap, type, GW_WIRE_HEADER_LEN, NULL, err) == NULL) {

@@ -32,6 +32,7 @@
  *   0x85  END       d>c  (empty): the response is complete exactly 0
  *   0x86  ERROR     d>c  u32 code, message bytes           4 KiB
  *   0x87  CLOSE     d>c  (empty): not run; send it again   exactly 0
+ *   0x88  READY     d>c  (empty): a daemon took the conn.  exactly 0
  *
  *   PAIR = u32 name_len, name (1.. bytes), u32 value_len, value (0.. bytes)
  *
@@ -63,6 +64,11 @@
  *    that none of its body was asked for, so the child may send it again on
  *    a new connection. EOF without CLOSE promises nothing, and a request is
  *    never retried after it (a retry must never run a POST twice).
+ *  - READY: the first frame a daemon sends on a connection it accepted.
+ *    The listening socket belongs to the Apache parent, so connect()
+ *    succeeds even when no daemon runs; waiting for READY (within
+ *    connect-timeout) before sending anything is how a child knows a
+ *    daemon is there.
  * The decoder checks frames one by one, not their order: HELLO first and
  * once, READ before BODY, HEAD before DATA/FILE, END or ERROR last are the
  * caller's state machine.
@@ -95,6 +101,7 @@
 #define GW_WIRE_T_END 0x85
 #define GW_WIRE_T_ERROR 0x86
 #define GW_WIRE_T_CLOSE 0x87
+#define GW_WIRE_T_READY 0x88
 
 /* Who reads: a decoder in the daemon accepts only child -> daemon types. */
 #define GW_WIRE_TO_DAEMON 1

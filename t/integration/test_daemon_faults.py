@@ -199,9 +199,19 @@ def lines_with(lines, *needles):
 
 
 def names_code(line, n):
-    """A GW0401/GW0402 line names signal or exit code n."""
+    """A GW0401/GW0402/GW0404 line names signal or exit code n."""
     text = re.sub(r"process \d+", "", line.split("GW040")[-1])
     return re.search(r"\b%d\b" % n, text) is not None
+
+
+def death_lines(srv, mark, group, pid):
+    """The keeper's GW0404 naming the daemon's pid, and the parent's GW0401
+    restarting the group (which names the keeper, the parent's child)."""
+    keeper = lines_with(srv.wait_log("GW0404:", mark, timeout=3),
+                        "'%s'" % group, "process %d " % pid)
+    parent = lines_with(srv.wait_log("GW0401:", mark, timeout=3),
+                        "'%s'" % group)
+    return keeper, parent
 
 
 def notable(lines):
@@ -293,12 +303,12 @@ GatewayScriptAlias /gi/probe "%s/apps/fault_probe.wsgi" process-group=gidle
     assert new != old
     assert wait_daemons(title, 1) == [new], procs_mentioning(title)
 
-    died = lines_with(srv.wait_log("GW0401:", mark, timeout=3), "'gidle'",
-                      "process %d " % old)
-    assert died, "no GW0401 for pid %d:\n%s" % (
+    keeper, parent = death_lines(srv, mark, "gidle", old)
+    assert keeper and parent, "no GW0404/GW0401 for pid %d:\n%s" % (
         old, "\n".join(srv.log_since(mark)))
-    assert "[gateway:error]" in died[0] and names_code(died[0], 9), \
-        "GW0401 does not name signal 9: %s" % died[0]
+    for line in keeper[0], parent[0]:
+        assert "[gateway:error]" in line and names_code(line, 9), \
+            "does not name signal 9: %s" % line
 
 
 @pytest.mark.parametrize("mpm", ONE_MPM)
@@ -319,11 +329,11 @@ GatewayScriptAlias /go/probe "%s/apps/fault_probe.wsgi" process-group=gold
     kill9(old)
     r, before = wait_served(srv, "/go/probe", timeout=10)
     assert r is not None and r.json()["pid"] != old, before
-    lines = srv.wait_log("process %d " % old, mark, timeout=3)
-    assert lines, "\n".join(srv.log_since(mark))
-    assert "GW0401:" in lines[0] and "[gateway:error]" in lines[0] \
-        and names_code(lines[0], 9), \
-        "the SIGKILL of a 10 s old daemon is logged as: %s" % lines[0]
+    keeper, parent = death_lines(srv, mark, "gold", old)
+    assert keeper and parent, "\n".join(srv.log_since(mark))
+    for line in keeper[0], parent[0]:
+        assert "[gateway:error]" in line and names_code(line, 9), \
+            "the SIGKILL of a 10 s old daemon is logged as: %s" % line
 
 
 # --------------------------------------------------------------------------
@@ -517,11 +527,11 @@ GatewayScriptAlias /sb/simple "%(r)s/apps/simple.wsgi" process-group=gsb
     r, before = wait_served(srv, "/sa/probe", timeout=10)
     assert r is not None, before
     assert r.json()["pid"] != a_old
-    died = lines_with(srv.wait_log("GW0401:", mark, timeout=3), "'gsa'",
-                      "process %d " % a_old)
-    assert died, "\n".join(srv.log_since(mark))
-    assert "[gateway:error]" in died[0] and names_code(died[0], 11), \
-        "GW0401 does not name SIGSEGV (11): %s" % died[0]
+    keeper, parent = death_lines(srv, mark, "gsa", a_old)
+    assert keeper and parent, "\n".join(srv.log_since(mark))
+    for line in keeper[0], parent[0]:
+        assert "[gateway:error]" in line and names_code(line, 11), \
+            "does not name SIGSEGV (11): %s" % line
 
 
 # --------------------------------------------------------------------------

@@ -596,7 +596,8 @@ static void test_roundtrip_fixed(void)
 static void test_roundtrip_empty_and_bytes(void)
 {
     static const int empties[] = {GW_WIRE_T_BODY_END, GW_WIRE_T_ABORT,
-                                  GW_WIRE_T_END, GW_WIRE_T_CLOSE};
+                                  GW_WIRE_T_END, GW_WIRE_T_CLOSE,
+                                  GW_WIRE_T_READY};
     buf_t b = {0};
     gw_wire_decoder_t dec;
     gw_wire_frame_t f;
@@ -604,7 +605,7 @@ static void test_roundtrip_empty_and_bytes(void)
     size_t i;
     int dir;
 
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < 5; i++) {
         enc_empty(&b, empties[i]);
         CU_ASSERT_EQUAL(b.n, 8);
         dir = gw_wire_type_direction(empties[i]);
@@ -861,7 +862,7 @@ static void test_bad_version(void)
 
 static void test_unknown_type(void)
 {
-    static const unsigned types[] = {0x00, 0x06, 0x7F, 0x80, 0x88, 0xFF};
+    static const unsigned types[] = {0x00, 0x06, 0x7F, 0x80, 0x89, 0xFF};
     buf_t b = {0};
     size_t i;
     int dir;
@@ -886,7 +887,7 @@ static void test_wrong_direction(void)
     static const int to_child[] = {GW_WIRE_T_READ, GW_WIRE_T_HEAD,
                                    GW_WIRE_T_DATA, GW_WIRE_T_FILE,
                                    GW_WIRE_T_END,  GW_WIRE_T_ERROR,
-                                   GW_WIRE_T_CLOSE};
+                                   GW_WIRE_T_CLOSE, GW_WIRE_T_READY};
     buf_t b = {0};
     size_t i;
 
@@ -897,7 +898,7 @@ static void test_wrong_direction(void)
         b.n = 4;
         expect_error(GW_WIRE_TO_CHILD, NULL, &b, "direction");
     }
-    for (i = 0; i < 7; i++) {
+    for (i = 0; i < 8; i++) {
         b.n = 0;
         buf_hdr(&b, 1, (unsigned)to_child[i], 0);
         expect_error(GW_WIRE_TO_DAEMON, NULL, &b, "direction");
