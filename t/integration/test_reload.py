@@ -19,10 +19,14 @@ APP = """def application(environ, start_response):
 
 
 def write_app(path, version, mtime):
-    with open(path, "w") as f:
+    # As a deployment does it: the new file appears whole (rename), so no
+    # request can import a half-written script.
+    tmp = path + ".new"
+    with open(tmp, "w") as f:
         f.write(APP % version)
-    os.chmod(path, 0o644)
-    os.utime(path, (mtime, mtime))
+    os.chmod(tmp, 0o644)
+    os.utime(tmp, (mtime, mtime))
+    os.replace(tmp, path)
 
 
 def wrk(url, seconds):
