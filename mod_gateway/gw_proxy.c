@@ -592,14 +592,13 @@ static int connect_and_send(gw_px_t *px, apr_array_header_t *env,
                       "request's environ does not fit in a frame", px->id);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    /* A write that failed delivered no complete REQUEST: safe to retry on
-     * a fresh connection, unless this one was fresh already. */
-    if (*fresh) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, px->r, "GW0424: [%s] cannot "
-                      "send the request to daemon group '%s'", px->id,
-                      px->g->name);
-        return HTTP_SERVICE_UNAVAILABLE;
-    }
+    /* A write that failed delivered no complete REQUEST, so nothing ran:
+     * send it again on another connection (the daemon may have started
+     * recycling right after it accepted this one), within connect-timeout
+     * like every retry. */
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, px->r, "GW0424: [%s] cannot "
+                  "send the request to daemon group '%s'%s; trying again",
+                  px->id, px->g->name, *fresh ? " on a new connection" : "");
     return GW_RETRY;
 }
 
