@@ -400,6 +400,15 @@ def _proc_pids():
             yield int(d)
 
 
+def _proc_ppid(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+        return int(stat[stat.rindex(")") + 2:].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
 def _proc_info(pid):
     """(pgid, state, cmdline) or None."""
     try:
@@ -548,15 +557,26 @@ class HttpdServer:
                     pytrace=False)
 
     def _our_pids(self):
-        pids = []
+        """httpd's processes: its process group, anything started with its
+        config (daemon keepers keep httpd's command line but have their own
+        process group), and the children of those (the daemons, whose
+        command line may be a display-name)."""
+        pids, parents = [], set()
+        infos = {}
         for pid in _proc_pids():
             info = _proc_info(pid)
             if info is None:
                 continue
+            infos[pid] = info
             pgid, state, cmd = info
             if state == "Z":
                 continue
             if (self.proc and pgid == self.proc.pid) or self.conf in cmd:
+                pids.append((pid, state, cmd))
+                parents.add(pid)
+        for pid, (pgid, state, cmd) in infos.items():
+            if state != "Z" and pid not in parents \
+                    and _proc_ppid(pid) in parents:
                 pids.append((pid, state, cmd))
         return pids
 
@@ -574,7 +594,9 @@ class HttpdServer:
                 self.proc.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 pass
-        leftovers = wait_until(lambda: not self._our_pids(), 3.0) or self._our_pids()
+        # Daemons stop gracefully after the parent: graceful-timeout for
+        # what runs, then finalising Python, bounded by shutdown-timeout.
+        leftovers = wait_until(lambda: not self._our_pids(), 10.0) or self._our_pids()
         leftovers = [] if leftovers is True else leftovers
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
