@@ -46,7 +46,7 @@ gw_build() {
             cat /tmp/gw-autoreconf.log >&2; return 1; }
     fi
     if [ ! -f Makefile ] || [ configure -nt Makefile ]; then
-        ./configure --with-python=/usr/bin/python3 $GW_CONFIGURE_FLAGS \
+        ./configure --with-python=/usr/bin/python3 ${GW_CONFIGURE_FLAGS:-} \
             >/tmp/gw-configure.log 2>&1 || {
             tail -20 /tmp/gw-configure.log >&2; return 1; }
     fi
