@@ -135,6 +135,24 @@ bad:
                         "the callable object", cmd->cmd->name, v);
 }
 
+/* A Paste Deploy app section name ("config.ini#my-app"). */
+static const char *check_section(cmd_parms *cmd, const char *v)
+{
+    const char *c = v;
+
+    for (; *c; c++) {
+        if (!apr_isalnum(*c) && !strchr("_.-", *c)) {
+            break;
+        }
+    }
+    if (*v && !*c) {
+        return NULL;
+    }
+    return apr_psprintf(cmd->pool, "%s: '%s' is not a valid Paste Deploy "
+                        "section name (letters, digits, '_', '.', '-')",
+                        cmd->cmd->name, v);
+}
+
 static const char *parse_flag(cmd_parms *cmd, const char *what,
                               const char *v, int *out)
 {
@@ -219,7 +237,7 @@ static const char *set_script_alias(cmd_parms *cmd, void *dummy, int argc,
 
         *hash = '\0';
         a->opts.callable_object = hash + 1;
-        if ((err = check_callable(cmd, hash + 1)) != NULL) {
+        if ((err = check_section(cmd, hash + 1)) != NULL) {
             return err;
         }
     }

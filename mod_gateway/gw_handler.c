@@ -90,6 +90,28 @@ static int to_daemon(request_rec *r, gw_effective_t *eff,
     return gw_proxy_handle(r, g, env, request_id);
 }
 
+/* A body that Content-Length says is over LimitRequestBody is refused
+ * before any application code runs (or any daemon is contacted), as
+ * mod_wsgi does; a chunked body over the limit fails when it is read. */
+static int check_body_limit(request_rec *r, const char *id)
+{
+    apr_off_t limit = ap_get_limit_req_body(r);
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_off_t len;
+    char *end;
+
+    if (limit == 0 || cl == NULL
+        || apr_strtoff(&len, cl, &end, 10) != APR_SUCCESS || *end
+        || len <= limit) {
+        return OK;
+    }
+    GW_LOG_R(APLOG_INFO, 0, r, "GW0214", "[%s] request body of %"
+             APR_OFF_T_FMT " bytes is over LimitRequestBody (%" APR_OFF_T_FMT
+             "); answered 413 without running the application", id, len,
+             limit);
+    return HTTP_REQUEST_ENTITY_TOO_LARGE;
+}
+
 int gw_handler(request_rec *r)
 {
     gw_effective_t eff;
@@ -101,7 +123,8 @@ int gw_handler(request_rec *r)
         return DECLINED;
     }
     request_id = gw_environ_request_id(r);
-    if ((status = check_target(r, request_id)) != OK) {
+    if ((status = check_target(r, request_id)) != OK
+        || (status = check_body_limit(r, request_id)) != OK) {
         return status;
     }
     gw_handler_effective(r, &eff);
