@@ -30,6 +30,7 @@ import textwrap
 import pytest
 import requests
 
+import conftest
 from conftest import (SHUTDOWN_PATTERNS, HttpdServer, RawConn, crash_lines,
                       wait_until)
 
@@ -247,9 +248,13 @@ def patient_stop(srv, timeout=20.0):
     return srv.stop()
 
 
-@pytest.fixture(scope="module", params=MODES)
+@pytest.fixture(scope="module",
+                params=[(m, mode) for m in conftest.MPMS for mode in MODES],
+                ids=["%s-%s" % (m, mode) for m in conftest.MPMS
+                     for mode in MODES])
 def _isrv(request):
-    srv = HttpdServer(MPM, request.param, extra=_main_extra, name="interp")
+    mpm, mode = request.param
+    srv = HttpdServer(mpm, mode, extra=_main_extra, name="interp")
     try:
         srv.start()
     except BaseException:
