@@ -770,6 +770,7 @@ static void shut_down(void)
                  g->name, getpid(), left, apr_time_sec(grace));
         _exit(GW_DAEMON_EXIT_RECYCLE);
     }
+    gw_dwatch_join(&d);
     /* atexit handlers run in every interpreter; past shutdown-timeout,
      * SIGALRM ends the process (on_shutdown_timeout). */
     if (g->shutdown_timeout > 0) {

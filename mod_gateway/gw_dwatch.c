@@ -158,7 +158,9 @@ static void *APR_THREAD_FUNC gil_main(apr_thread_t *t, void *data)
 {
     gw_daemon_t *d = data;
 
-    for (;;) {
+    /* Ends once the process stops: Python's finalisation deletes this
+     * thread's state, which must not be used after that. */
+    while (d->stop_reason == GW_STOP_NONE) {
         const char *err = NULL;
         gw_worker_t *w;
         gw_interp_t *interp = gw_python_acquire(busiest_interp(d, &w), &err);
@@ -176,23 +178,33 @@ static void *APR_THREAD_FUNC gil_main(apr_thread_t *t, void *data)
             w->interrupt_pending = 0;
         }
         gw_python_release(interp);
-        apr_sleep(w ? apr_time_from_msec(50) : apr_time_from_sec(1));
+        apr_sleep(w ? apr_time_from_msec(50) : GW_TICK);
     }
     return NULL;
 }
 
 apr_status_t gw_dwatch_start(gw_daemon_t *d)
 {
-    apr_thread_t *t;
-    apr_threadattr_t *attr;
     apr_status_t rv;
 
     d->gil_heartbeat = apr_time_now();
-    apr_threadattr_create(&attr, d->pool);
-    apr_threadattr_detach_set(attr, 1);
-    rv = apr_thread_create(&t, attr, watchdog_main, d, d->pool);
+    rv = apr_thread_create(&d->watchdog, NULL, watchdog_main, d, d->pool);
     if (rv == APR_SUCCESS) {
-        rv = apr_thread_create(&t, attr, gil_main, d, d->pool);
+        rv = apr_thread_create(&d->gil_thread, NULL, gil_main, d, d->pool);
     }
     return rv;
+}
+
+void gw_dwatch_join(gw_daemon_t *d)
+{
+    apr_status_t rv;
+
+    if (d->gil_thread) {
+        apr_thread_join(&rv, d->gil_thread);
+        d->gil_thread = NULL;
+    }
+    if (d->watchdog) {
+        apr_thread_join(&rv, d->watchdog);
+        d->watchdog = NULL;
+    }
 }

@@ -59,6 +59,8 @@ typedef struct {
     apr_time_t started;
     volatile apr_time_t last_activity;
     volatile apr_time_t gil_heartbeat;
+    apr_thread_t *watchdog;
+    apr_thread_t *gil_thread;
 } gw_daemon_t;
 
 gw_daemon_t *gw_daemon_state(void);
@@ -67,5 +69,9 @@ void gw_daemon_wake(void);
 
 /* Starts the watchdog and the GIL heartbeat threads. */
 apr_status_t gw_dwatch_start(gw_daemon_t *d);
+
+/* Once stopping and no request runs: waits for both threads to end, so
+ * nothing touches Python or the daemon's pool while they go away. */
+void gw_dwatch_join(gw_daemon_t *d);
 
 #endif /* GW_DWATCH_H */
