@@ -73,8 +73,8 @@ MinSpareThreads 1
 MaxSpareThreads 32
 MaxConnectionsPerChild 0""",
     "prefork": """\
-StartServers 4
-MinSpareServers 2
+StartServers 9
+MinSpareServers 9
 MaxSpareServers 12
 ServerLimit 12
 MaxRequestWorkers 12

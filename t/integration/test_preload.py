@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+import conftest
 from conftest import wait_until
 
 GROUP = {"embedded": "%{GLOBAL}", "daemon": "gwtest"}
@@ -32,9 +33,10 @@ def check_preloaded(srv):
     assert imports(srv).count(pid) == 1
 
 
+@pytest.mark.parametrize("mpm", conftest.MPMS)
 @pytest.mark.parametrize("mode", ["embedded", "daemon"])
-def test_import_script_preloads(make_server, mode):
-    srv = make_server(mode=mode, extra=lambda s: (
+def test_import_script_preloads(make_server, mode, mpm):
+    srv = make_server(mode=mode, mpm=mpm, extra=lambda s: (
         "GatewayImportScript {r}/apps/preload.wsgi process-group={g} "
         "application-group=%{{GLOBAL}}\n"
         "GatewayScriptAlias /preloaded {r}/apps/preload.wsgi process-group={g} "
@@ -42,17 +44,19 @@ def test_import_script_preloads(make_server, mode):
     check_preloaded(srv)
 
 
+@pytest.mark.parametrize("mpm", conftest.MPMS)
 @pytest.mark.parametrize("mode", ["embedded", "daemon"])
-def test_alias_with_fixed_groups_preloads(make_server, mode):
-    srv = make_server(mode=mode, extra=lambda s: (
+def test_alias_with_fixed_groups_preloads(make_server, mode, mpm):
+    srv = make_server(mode=mode, mpm=mpm, extra=lambda s: (
         "GatewayScriptAlias /preloaded {r}/apps/preload.wsgi process-group={g} "
         "application-group=site\n").format(r=s.root, g=GROUP[mode]))
     check_preloaded(srv)
 
 
+@pytest.mark.parametrize("mpm", conftest.MPMS)
 @pytest.mark.parametrize("mode", ["embedded", "daemon"])
-def test_alias_with_per_request_group_is_not_preloaded(make_server, mode):
-    srv = make_server(mode=mode, extra=lambda s: (
+def test_alias_with_per_request_group_is_not_preloaded(make_server, mode, mpm):
+    srv = make_server(mode=mode, mpm=mpm, extra=lambda s: (
         "GatewayScriptAlias /preloaded {r}/apps/preload.wsgi process-group={g} "
         "application-group=%{{RESOURCE}}\n").format(r=s.root, g=GROUP[mode]))
     r = srv.get("/preloaded")

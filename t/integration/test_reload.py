@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+import conftest
 from conftest import wait_until
 
 APP = """def application(environ, start_response):
@@ -35,9 +36,10 @@ def wrk(url, seconds):
     return out.stdout
 
 
+@pytest.mark.parametrize("mpm", conftest.MPMS)
 @pytest.mark.parametrize("mode", ["embedded", "daemon"])
-def test_reload_under_load_loses_nothing(make_server, mode):
-    srv = make_server(mode=mode, extra=lambda s: (
+def test_reload_under_load_loses_nothing(make_server, mode, mpm):
+    srv = make_server(mode=mode, mpm=mpm, extra=lambda s: (
         "GatewayDaemonProcess reloadgrp processes=2 threads=4\n"
         if mode == "daemon" else "") + (
         "GatewayScriptAlias /reloadme {r}/tmp/reloadme.wsgi{pg}\n"
