@@ -528,6 +528,14 @@ static int exchange(gw_px_t *px)
             if (fd >= 0) {
                 close(fd);
             }
+            /* A reset before any answer means the daemon closed with our
+             * REQUEST still unread in its queue (had it read the whole
+             * frame and then died, its queue would be empty: a plain EOF),
+             * and it runs nothing before the whole frame and asks for the
+             * body only with a READ. So nothing ran: send it again. */
+            if (rv == ECONNRESET && !px->got_frame) {
+                return GW_RETRY;
+            }
             if (rv == APR_TIMEUP) {
                 return fail(px, HTTP_GATEWAY_TIME_OUT, "GW0414", "no answer "
                             "within socket-timeout");
