@@ -74,10 +74,10 @@ MaxSpareThreads 32
 MaxConnectionsPerChild 0""",
     "prefork": """\
 StartServers 9
-MinSpareServers 9
-MaxSpareServers 12
-ServerLimit 12
-MaxRequestWorkers 12
+MinSpareServers 1
+MaxSpareServers 16
+ServerLimit 16
+MaxRequestWorkers 16
 MaxConnectionsPerChild 0""",
 }
 
