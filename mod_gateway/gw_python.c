@@ -419,26 +419,30 @@ PyObject *gw_interp_key(gw_interp_t *interp, const char *key, size_t len)
 
 /* ---- shutdown ------------------------------------------------------ */
 
-/* GIL: held by keep. Py_EndInterpreter and Py_FinalizeEx refuse to run
- * while other thread states exist; worker threads have been joined by the
- * time the process pool is destroyed, so their states are idle. */
-static void drop_other_states(PyThreadState *keep)
+/* GIL: held, in the interpreter whose handlers run. atexit handlers, then
+ * the output streams (a partial last line of sys.stderr reaches the log). */
+static void run_exit_handlers(void)
 {
-    PyThreadState *t = PyInterpreterState_ThreadHead(keep->interp);
+    PyObject *m = PyImport_ImportModule("atexit"), *r;
+    PyObject *err = PySys_GetObject("stderr"); /* BORROWED */
 
-    while (t) {
-        PyThreadState *next = PyThreadState_Next(t);
-
-        if (t != keep) {
-            PyThreadState_Clear(t);
-            PyThreadState_Delete(t);
-        }
-        t = next;
+    r = m ? PyObject_CallMethod(m, "_run_exitfuncs", NULL) : NULL;
+    Py_XDECREF(r);
+    Py_XDECREF(m);
+    PyErr_Clear();
+    if (err) {
+        r = PyObject_CallMethod(err, "flush", NULL);
+        Py_XDECREF(r);
+        PyErr_Clear();
     }
 }
 
-/* Pool cleanup, GIL not held: atexit handlers run in every interpreter
- * (sub-interpreters first), then the runtime stops. */
+/* Pool cleanup, GIL not held, as the process ends: atexit handlers run in
+ * every interpreter (sub-interpreters first, then the main one). The
+ * interpreters are not torn down (no Py_EndInterpreter/Py_FinalizeEx):
+ * the process exits right after, and tearing interpreters down while
+ * other threads' states may still exist has crashed processes at exit
+ * for no gain. */
 static apr_status_t finalize(void *data)
 {
     apr_hash_index_t *hi;
@@ -453,20 +457,15 @@ static apr_status_t finalize(void *data)
         gw_interp_t *interp = apr_hash_this_val(hi);
         PyThreadState *ts;
 
-        if (interp == gw_py.main) {
+        if (interp == gw_py.main || (ts = thread_state(interp)) == NULL) {
             continue;
         }
-        ts = thread_state(interp);
         PyThreadState_Swap(ts);
-        drop_other_states(ts);
-        Py_EndInterpreter(ts);
+        run_exit_handlers();
         PyThreadState_Swap(gw_py.main_tstate);
     }
-    drop_other_states(gw_py.main_tstate);
-    Py_FinalizeEx();
-    free(thread_states);
-    thread_states = NULL;
-    thread_nstates = 0;
+    run_exit_handlers();
+    PyEval_SaveThread();
     return APR_SUCCESS;
 }
 
