@@ -299,8 +299,15 @@ static apr_status_t read_client(gw_px_t *px, char *buf, apr_size_t *len)
 static int on_read(gw_px_t *px, uint32_t want)
 {
     apr_size_t len = want < GW_PROXY_BODY_CHUNK ? want : GW_PROXY_BODY_CHUNK;
-    apr_status_t rv = read_client(px, px->body + GW_WIRE_HEADER_LEN, &len);
+    apr_status_t rv;
     struct iovec iov;
+
+    /* Allocated on the first READ: most requests never ask for a body. */
+    if (px->body == NULL) {
+        px->body = apr_palloc(px->r->pool,
+                              GW_WIRE_HEADER_LEN + GW_PROXY_BODY_CHUNK);
+    }
+    rv = read_client(px, px->body + GW_WIRE_HEADER_LEN, &len);
     int type = len > 0 ? GW_WIRE_T_BODY : GW_WIRE_T_BODY_END;
 
     if (rv != APR_SUCCESS) {
@@ -625,7 +632,6 @@ int gw_proxy_handle(request_rec *r, gw_group_t *g, apr_array_header_t *env,
     px.clen = -1;
     px.out = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     px.in = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    px.body = apr_palloc(r->pool, GW_WIRE_HEADER_LEN + GW_PROXY_BODY_CHUNK);
     give_up = apr_time_now() + g->connect_timeout;
     for (attempt = 0; attempt == 0 || apr_time_now() < give_up; attempt++) {
         st = connect_and_send(&px, env, &fresh);
