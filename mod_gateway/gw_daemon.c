@@ -755,6 +755,22 @@ static int wait_workers(apr_interval_time_t timeout)
     return left;
 }
 
+/* A worker that has counted itself out may still be in apr_thread_exit,
+ * destroying its thread pool, a child of d.pool: join them all before
+ * d.pool goes, or the two destroys race (a crash seen at SIGTERM). */
+static void join_workers(void)
+{
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; i < d.nworkers; i++) {
+        if (d.workers[i].thread != NULL) {
+            apr_thread_join(&rv, d.workers[i].thread);
+            d.workers[i].thread = NULL;
+        }
+    }
+}
+
 static void shut_down(void)
 {
     gw_group_t *g = d.group;
@@ -770,6 +786,7 @@ static void shut_down(void)
                  g->name, getpid(), left, apr_time_sec(grace));
         _exit(GW_DAEMON_EXIT_RECYCLE);
     }
+    join_workers();
     gw_dwatch_join(&d);
     /* atexit handlers run in every interpreter; past shutdown-timeout,
      * SIGALRM ends the process (on_shutdown_timeout). */
