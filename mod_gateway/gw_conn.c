@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,11 +21,50 @@ static void *pool_alloc(void *baton, size_t size)
     return apr_palloc((apr_pool_t *)baton, size);
 }
 
+/* The process's spare big buffers (see GW_CONN_BUF_BIG). */
+static pthread_mutex_t big_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *big_cache[GW_CONN_BIG_CACHE];
+static int big_cached;
+
+static char *take_big(void)
+{
+    char *b = NULL;
+
+    pthread_mutex_lock(&big_lock);
+    if (big_cached > 0) {
+        b = big_cache[--big_cached];
+    }
+    pthread_mutex_unlock(&big_lock);
+    return b ? b : malloc(GW_CONN_BUF_BIG);
+}
+
+static void give_big(char *b)
+{
+    pthread_mutex_lock(&big_lock);
+    if (big_cached < GW_CONN_BIG_CACHE) {
+        big_cache[big_cached++] = b;
+        b = NULL;
+    }
+    pthread_mutex_unlock(&big_lock);
+    free(b);
+}
+
+static void drop_big(gw_conn_t *c)
+{
+    if (c->big) {
+        give_big(c->big);
+        c->big = NULL;
+    }
+    c->buf = c->small;
+    c->cap = GW_CONN_BUF;
+}
+
 static apr_status_t conn_cleanup(void *data)
 {
     gw_conn_t *c = data;
     int i;
 
+    drop_big(c);
     if (c->fd >= 0) {
         close(c->fd);
         c->fd = -1;
@@ -50,7 +91,8 @@ gw_conn_t *gw_conn_create(apr_pool_t *parent, int fd, int direction,
     c = apr_pcalloc(p, sizeof(*c));
     c->fd = fd;
     c->pool = p;
-    c->buf = apr_palloc(p, GW_CONN_BUF);
+    c->buf = c->small = apr_palloc(p, GW_CONN_BUF);
+    c->cap = GW_CONN_BUF;
     if (caps == NULL) {
         gw_wire_caps_default(&dflt);
         caps = &dflt;
@@ -70,6 +112,37 @@ void gw_conn_destroy(gw_conn_t *c)
 int gw_conn_pending(const gw_conn_t *c)
 {
     return c->off < c->len;
+}
+
+void gw_conn_idle(gw_conn_t *c)
+{
+    int i;
+
+    /* Descriptors that came with no FILE frame of this exchange must not
+     * be taken for the file of a later one. */
+    for (i = 0; i < c->nfds; i++) {
+        close(c->fds[i]);
+    }
+    c->nfds = 0;
+    c->grow = 0;
+    if (c->big && c->off >= c->len) {
+        drop_big(c);
+        c->off = c->len = 0;
+    }
+}
+
+/* Called with the buffer empty: after a read that filled the small one,
+ * switch to a big one. */
+static void maybe_grow(gw_conn_t *c)
+{
+    if (!c->grow || c->big) {
+        return;
+    }
+    c->grow = 0;
+    if ((c->big = take_big()) != NULL) {
+        c->buf = c->big;
+        c->cap = GW_CONN_BUF_BIG;
+    }
 }
 
 static int timeout_ms(apr_interval_time_t t)
@@ -118,14 +191,33 @@ static void take_fds(gw_conn_t *c, struct msghdr *msg)
     }
 }
 
+/* Waits for input within what is left of the current frame's budget t
+ * (see gw_conn_next()): every wait counts, not just the last one, so a
+ * byte every 200 ms cannot hold a thread for ever. */
+static apr_status_t wait_input(gw_conn_t *c, apr_interval_time_t t)
+{
+    apr_time_t start = apr_time_now();
+    apr_status_t rv;
+
+    if (t >= 0 && c->waited >= t) {
+        return APR_TIMEUP;
+    }
+    rv = wait_fd(c->fd, POLLIN, t < 0 ? -1 : t - c->waited);
+    c->waited += apr_time_now() - start;
+    return rv;
+}
+
 static apr_status_t fill(gw_conn_t *c, apr_interval_time_t t)
 {
     char cbuf[CMSG_SPACE(sizeof(int) * GW_CONN_MAXFDS)];
-    struct iovec iov = { c->buf, GW_CONN_BUF };
+    struct iovec iov;
     struct msghdr msg;
     apr_status_t rv;
     ssize_t n;
 
+    maybe_grow(c);
+    iov.iov_base = c->buf;
+    iov.iov_len = c->cap;
     for (;;) {
         memset(&msg, 0, sizeof(msg));
         msg.msg_iov = &iov;
@@ -142,15 +234,18 @@ static apr_status_t fill(gw_conn_t *c, apr_interval_time_t t)
             c->off = 0;
             c->len = (size_t)n;
             c->eof = n == 0;
+            c->grow = c->len == c->cap;
             return APR_SUCCESS;
         }
         if (errno == EINTR) {
             continue;
         }
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            c->error = "read failed";
             return errno;
         }
-        if ((rv = wait_fd(c->fd, POLLIN, t)) != APR_SUCCESS) {
+        if ((rv = wait_input(c, t)) != APR_SUCCESS) {
+            c->error = rv == APR_TIMEUP ? "timed out" : "read failed";
             return rv;
         }
     }
@@ -171,6 +266,9 @@ int gw_conn_next(gw_conn_t *c, gw_wire_frame_t *f, int *fd_out,
                  apr_interval_time_t timeout, apr_status_t *rv)
 {
     *rv = APR_SUCCESS;
+    if (gw_wire_decoder_idle(&c->dec)) {
+        c->waited = 0; /* a new frame: a new budget */
+    }
     for (;;) {
         if (c->off < c->len) {
             size_t used = 0;
@@ -200,8 +298,7 @@ int gw_conn_next(gw_conn_t *c, gw_wire_frame_t *f, int *fd_out,
             return -1;
         }
         if ((*rv = fill(c, timeout)) != APR_SUCCESS) {
-            c->error = *rv == APR_TIMEUP ? "timed out" : "read failed";
-            return -1;
+            return -1; /* fill() said why in c->error */
         }
     }
 }

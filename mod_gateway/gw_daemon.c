@@ -15,9 +15,7 @@
 #include "gw_dwatch.h"
 #include "gw_log.h"
 #include "gw_privs.h"
-#include "gw_python.h"
-#include "gw_loader.h"
-#include "gw_adapter.h"
+#include "gw_pyapi.h"
 #include "gw_config.h"
 #include "gw_pm.h"
 
@@ -262,6 +260,19 @@ static void idle_unlink(gw_dconn_t *dc)
     dc->link_prev = dc->link_next = NULL;
 }
 
+/* Tells the child this connection is done: a CLOSE frame (the request it
+ * may have just written was not run), then close. */
+static void send_close(gw_dconn_t *dc, apr_interval_time_t timeout)
+{
+    char frame[GW_WIRE_HEADER_LEN];
+    struct iovec iov = { frame, sizeof(frame) };
+
+    gw_wire_encode_header(frame, GW_WIRE_T_CLOSE, 0, NULL, NULL);
+    gw_conn_writev(dc->conn, &iov, 1, timeout);
+    gw_conn_destroy(dc->conn);
+    dc->conn = NULL;
+}
+
 /* Arms dc for its next request; during shutdown it is told CLOSE. */
 static void rearm(gw_dconn_t *dc)
 {
@@ -270,7 +281,7 @@ static void rearm(gw_dconn_t *dc)
     apr_thread_mutex_lock(d.lock);
     if (d.stop_reason != GW_STOP_NONE) {
         apr_thread_mutex_unlock(d.lock);
-        gw_dserve_close(dc, d.workers[0].ctx.socket_timeout);
+        send_close(dc, d.workers[0].ctx.socket_timeout);
         free(dc);
         return;
     }
@@ -324,9 +335,10 @@ static void *APR_THREAD_FUNC worker_main(apr_thread_t *t, void *data)
                      "past queue-timeout; answered 503 without running it",
                      d.group->name, (w->busy_since - dc->enqueued) / 1000);
         }
-        switch (gw_dserve_one(&w->ctx, dc, p, reject)) {
+        switch (gw_pyapi->dserve_one(&w->ctx, dc, p, reject)) {
             case GW_DSERVE_KEEP:
                 dc->served++;
+                gw_conn_idle(dc->conn);
                 rearm(dc);
                 break;
             case GW_DSERVE_GONE:
@@ -336,7 +348,7 @@ static void *APR_THREAD_FUNC worker_main(apr_thread_t *t, void *data)
                 break;
             case GW_DSERVE_RELOAD:
                 gw_daemon_stop(GW_STOP_RECYCLE);
-                gw_dserve_close(dc, w->ctx.socket_timeout);
+                send_close(dc, w->ctx.socket_timeout);
                 free(dc);
                 reject = 1; /* not counted: it did not run */
                 break;
@@ -366,6 +378,9 @@ static void *APR_THREAD_FUNC worker_main(apr_thread_t *t, void *data)
 
 /* ---- the I/O thread ------------------------------------------------ */
 
+/* The kernel doubles it and caps it at net.core.wmem_max. */
+#define GW_DAEMON_SNDBUF (1024 * 1024)
+
 static void accept_all(void)
 {
     for (;;) {
@@ -376,6 +391,9 @@ static void accept_all(void)
         pid_t pid;
         gw_dconn_t *dc;
         struct epoll_event ev;
+        int sndbuf = d.group->send_buffer_size > 0
+            ? (int)d.group->send_buffer_size : GW_DAEMON_SNDBUF;
+        int rcvbuf = (int)d.group->receive_buffer_size;
 
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE) {
@@ -397,6 +415,14 @@ static void accept_all(void)
                      (long)uid, (long)pid, (long)gw_pm_children_uid());
             close(fd);
             continue;
+        }
+        /* send-buffer-size=, by default room for a whole large response:
+         * the worker writes it without waiting for the child to read each
+         * frame (fewer wake-ups on both sides; only bytes in flight use
+         * it). */
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+        if (rcvbuf > 0) {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
         }
         dc = calloc(1, sizeof(*dc));
         if (dc == NULL || (dc->conn = gw_conn_create(NULL, fd,
@@ -437,13 +463,55 @@ static int saturated(void)
 }
 
 /* How long a saturated process leaves new connections to its siblings
- * before it queues them itself (and queue-timeout starts counting). */
+ * before it queues them itself (and queue-timeout starts counting), unless
+ * a sibling says it has a free thread (the group's board). */
 #define GW_DEFER_ACCEPT apr_time_from_msec(100)
+/* A sibling's word older than this is not believed (it may be dead); the
+ * I/O loop of a process with siblings says it every 50 ms. */
+#define GW_BOARD_FRESH_MS 250
+
+static apr_uint32_t now_ms(void)
+{
+    return (apr_uint32_t)(apr_time_now() / 1000);
+}
+
+/* Tells the siblings how many threads this process has free. */
+static void publish_free(void)
+{
+    gw_board_slot_t *b = d.group->board;
+    int free_threads = d.nworkers - (int)d.busy - d.queued;
+
+    if (b && d.slot < GW_BOARD_SLOTS) {
+        b[d.slot].free_threads = free_threads > 0 ? (apr_uint32_t)free_threads
+                                                  : 0;
+        b[d.slot].stamp_ms = now_ms();
+    }
+}
+
+/* 1 if a live sibling said recently that it has a free thread. */
+static int sibling_free(void)
+{
+    gw_board_slot_t *b = d.group->board;
+    apr_uint32_t now = now_ms();
+    int i, n = d.group->processes;
+
+    if (b == NULL) {
+        return 0;
+    }
+    for (i = 0; i < n && i < GW_BOARD_SLOTS; i++) {
+        if (i != d.slot && b[i].free_threads > 0
+            && now - b[i].stamp_ms <= GW_BOARD_FRESH_MS) {
+            return 1;
+        }
+    }
+    return 0;
+}
 
 /* A saturated process takes its listening socket out of epoll for up to
  * GW_DEFER_ACCEPT, so new connections go to a sibling with a free thread;
- * EPOLLEXCLUSIVE alone always wakes the same idle waiter. A process
- * without siblings always accepts and queues: queue-timeout stays exact. */
+ * EPOLLEXCLUSIVE alone always wakes the same idle waiter; past that, for
+ * as long as a sibling says it has a free thread. A process without
+ * siblings always accepts and queues: queue-timeout stays exact. */
 static void update_accepting(void)
 {
     struct epoll_event ev;
@@ -456,9 +524,13 @@ static void update_accepting(void)
     else if (d.saturated_since == 0) {
         d.saturated_since = now;
     }
+    if (d.group->processes > 1) {
+        publish_free();
+    }
     want = d.stop_reason == GW_STOP_NONE
         && (d.group->processes == 1 || d.saturated_since == 0
-            || now - d.saturated_since > GW_DEFER_ACCEPT);
+            || (now - d.saturated_since > GW_DEFER_ACCEPT
+                && !sibling_free()));
 
     if (want == d.accepting) {
         return;
@@ -485,7 +557,7 @@ static void on_ready(gw_dconn_t *dc)
      * request of a new connection is never bounced, so a request cannot be
      * passed around for ever when every process is busy. */
     if (d.group->processes > 1 && dc->served > 0 && saturated()) {
-        gw_dserve_close(dc, d.io_ctx.socket_timeout);
+        send_close(dc, d.io_ctx.socket_timeout);
         free(dc);
         return;
     }
@@ -511,7 +583,7 @@ static void begin_shutdown(void)
     for (; dc; dc = next) {
         next = dc->link_next;
         epoll_ctl(d.epfd, EPOLL_CTL_DEL, dc->conn->fd, NULL);
-        gw_dserve_close(dc, apr_time_from_sec(1));
+        send_close(dc, apr_time_from_sec(1));
         free(dc);
     }
 }
@@ -554,7 +626,7 @@ static void expire_queue(apr_interval_time_t qt)
                  "request waited %" APR_TIME_T_FMT " ms for a thread, past "
                  "queue-timeout; answered 503 without running it",
                  d.group->name, (now - dc->enqueued) / 1000);
-        if (gw_dserve_one(&d.io_ctx, dc, d.io_pool, GW_WIRE_ERR_UNAVAILABLE)
+        if (gw_pyapi->dserve_one(&d.io_ctx, dc, d.io_pool, GW_WIRE_ERR_UNAVAILABLE)
             == GW_DSERVE_KEEP) {
             rearm(dc);
         }
@@ -653,7 +725,7 @@ static void preload(void)
     for (i = 0; i < list->nelts; i++) {
         gw_import_t *im = &APR_ARRAY_IDX(list, i, gw_import_t);
 
-        gw_loader_preload(im->script, im->application_group);
+        gw_pyapi->loader_preload(im->script, im->application_group);
     }
 }
 
@@ -679,7 +751,7 @@ static int start_python(void)
     cfg.log = daemon_log;
     cfg.log_level = ap_get_server_module_loglevel(d.server,
                                                   APLOG_MODULE_INDEX);
-    if (gw_python_init(d.pool, &cfg) != APR_SUCCESS) {
+    if (gw_pyapi->python_init(d.pool, &cfg) != APR_SUCCESS) {
         return -1;
     }
     preload();
@@ -848,7 +920,9 @@ void gw_daemon_main(gw_group_t *g, int slot, apr_pool_t *pconf,
         gw_privs_set_title((char **)main_server->process->argv,
                            main_server->process->argc, display_name(g));
     }
-    if (drop_privileges() != 0) {
+    /* The Python half is loaded as root: the tenant's user may not be
+     * able to read the module's directory. */
+    if (gw_pyapi_load(d.server) != APR_SUCCESS || drop_privileges() != 0) {
         _exit(GW_DAEMON_EXIT_FATAL);
     }
     if (setup_io() != 0) {

@@ -298,10 +298,11 @@ static server_rec *vhost(gw_dreq_t *q, const char *index)
     return s && gw_group_visible(q->ctx->group, s) ? s : q->ctx->server;
 }
 
-static const char *env_value(const gw_pair_t *p, const char *key)
-{
-    return strcmp(p->name, key) == 0 ? p->value : NULL;
-}
+/* p's value if its name is the literal key (the length is compared
+ * first: most names differ in it). */
+#define env_value(p, key) \
+    ((p)->name_len == sizeof(key) - 1 \
+     && memcmp((p)->name, key, sizeof(key) - 1) == 0 ? (p)->value : NULL)
 
 /* Copies the REQUEST frame's pairs and body prefix into the pool (frame
  * memory lasts only until the next read) and picks out what the daemon
@@ -511,15 +512,4 @@ void gw_dserve_timeout(gw_dserve_ctx_t *ctx)
         iov.iov_len = w;
         gw_conn_writev(c, &iov, 1, apr_time_from_sec(1));
     }
-}
-
-void gw_dserve_close(gw_dconn_t *dc, apr_interval_time_t timeout)
-{
-    char frame[GW_WIRE_HEADER_LEN];
-    struct iovec iov = { frame, sizeof(frame) };
-
-    gw_wire_encode_header(frame, GW_WIRE_T_CLOSE, 0, NULL, NULL);
-    gw_conn_writev(dc->conn, &iov, 1, timeout);
-    gw_conn_destroy(dc->conn);
-    dc->conn = NULL;
 }

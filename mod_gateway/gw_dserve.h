@@ -52,7 +52,4 @@ gw_dserve_rc_t gw_dserve_one(gw_dserve_ctx_t *ctx, gw_dconn_t *dc,
  * the child answers 504 (or cuts the response short) instead of 502. */
 void gw_dserve_timeout(gw_dserve_ctx_t *ctx);
 
-/* Tells the child this connection is done: a CLOSE frame, then close. */
-void gw_dserve_close(gw_dconn_t *dc, apr_interval_time_t timeout);
-
 #endif /* GW_DSERVE_H */

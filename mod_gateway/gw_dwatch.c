@@ -16,7 +16,7 @@
 #include "gw_dwatch.h"
 #include "gw_daemon.h"
 #include "gw_log.h"
-#include "gw_python.h"
+#include "gw_pyapi.h"
 
 #include <unistd.h>
 
@@ -44,7 +44,7 @@ static void fail_running(gw_daemon_t *d)
         gw_worker_t *w = &d->workers[i];
 
         if (w->busy_since && w->interrupted && w->ctx.conn) {
-            gw_dserve_timeout(&w->ctx);
+            gw_pyapi->dserve_timeout(&w->ctx);
         }
     }
 }
@@ -149,9 +149,9 @@ static const char *busiest_interp(gw_daemon_t *d, gw_worker_t **pending)
         }
     }
     if (*pending) {
-        return gw_interp_name((*pending)->ctx.py.interp);
+        return gw_pyapi->interp_name((*pending)->ctx.py.interp);
     }
-    return best ? gw_interp_name(best->ctx.py.interp) : "";
+    return best ? gw_pyapi->interp_name(best->ctx.py.interp) : "";
 }
 
 static void *APR_THREAD_FUNC gil_main(apr_thread_t *t, void *data)
@@ -163,7 +163,7 @@ static void *APR_THREAD_FUNC gil_main(apr_thread_t *t, void *data)
     while (d->stop_reason == GW_STOP_NONE) {
         const char *err = NULL;
         gw_worker_t *w;
-        gw_interp_t *interp = gw_python_acquire(busiest_interp(d, &w), &err);
+        gw_interp_t *interp = gw_pyapi->python_acquire(busiest_interp(d, &w), &err);
 
         if (interp == NULL) {
             return NULL;
@@ -172,12 +172,12 @@ static void *APR_THREAD_FUNC gil_main(apr_thread_t *t, void *data)
         /* GIL held: the worker's request cannot end meanwhile. */
         if (w && w->interrupt_pending && w->interrupt_pending
                                          == w->busy_since) {
-            gw_python_interrupt(&w->ctx.py);
+            gw_pyapi->python_interrupt(&w->ctx.py);
         }
         if (w) {
             w->interrupt_pending = 0;
         }
-        gw_python_release(interp);
+        gw_pyapi->python_release(interp);
         apr_sleep(w ? apr_time_from_msec(50) : GW_TICK);
     }
     return NULL;

@@ -18,6 +18,17 @@
  * the daemon takes it out before the environ is built. */
 #define GW_VHOST_KEY "mod_gateway.internal.vhost"
 
+/* What each daemon process of a group tells its siblings (shared memory
+ * made by the parent, kept with the group's socket across restarts): how
+ * many of its threads are free, and when it last said so (milliseconds,
+ * wrapping). A saturated process accepts new connections only when no
+ * sibling has said, recently, that it has a free thread. */
+#define GW_BOARD_SLOTS 256
+typedef struct {
+    volatile apr_uint32_t free_threads;
+    volatile apr_uint32_t stamp_ms;
+} gw_board_slot_t;
+
 typedef struct {
     const char *name;
     server_rec *server;      /* where it was defined (main or a vhost) */
@@ -97,6 +108,8 @@ typedef struct {
     const char *socket_path;
     int listen_fd;           /* -1 until created */
     unsigned char secret[GW_SECRET_LEN];
+    gw_board_slot_t *board;  /* GW_BOARD_SLOTS, shared by the group's
+                                processes; NULL if it could not be mapped */
 } gw_group_t;
 
 typedef struct {

@@ -8,7 +8,7 @@
 #include "gw_handler.h"
 #include "gw_alias.h"
 #include "gw_environ.h"
-#include "gw_embed.h"
+#include "gw_pyapi.h"
 #include "gw_log.h"
 #include "gw_python.h"
 #include "gw_group.h"
@@ -131,7 +131,7 @@ int gw_handler(request_rec *r)
     if (*eff.process_group) {
         return to_daemon(r, &eff, request_id);
     }
-    if (!gw_python_ready()) {
+    if (gw_pyapi == NULL || !gw_pyapi->python_ready()) {
         GW_LOG_R(APLOG_ERR, 0, r, "GW0211", "[%s] embedded mode is not "
                  "available in this child (GatewayRestrictEmbedded On, or "
                  "Python failed to start: see GW0101): %s", request_id,
@@ -142,5 +142,5 @@ int gw_handler(request_rec *r)
     eff.application_group = gw_environ_app_group(r, eff.application_group,
                                                  script_name);
     env = gw_environ_build(r, &eff, script_name, request_id);
-    return gw_embed_handle(r, &eff, env, request_id);
+    return gw_pyapi->embed_handle(r, &eff, env, request_id);
 }

@@ -157,11 +157,14 @@ static PyObject *exec_paste(const char *path, const char *name)
 /* BORROWED from the cache (under keyname): the module for path, loaded or
  * reloaded as needed; paste_name selects a Paste Deploy app instead of a
  * script. Called with the interpreter's load lock held. */
-static PyObject *cached(PyObject *cache, const char *keyname,
+static PyObject *cached(gw_interp_t *interp, const char *keyname,
                         apr_time_t mtime, int reload, const char *path,
                         const char *paste_name)
 {
-    PyObject *key = PyUnicode_DecodeFSDefault(keyname), *entry, *mod, *pair;
+    /* The key is the interpreter's cached str for keyname: no str is
+     * built and hashed per request. */
+    PyObject *key = gw_interp_key(interp, keyname, strlen(keyname));
+    PyObject *cache = gw_interp_cache(interp), *entry, *mod, *pair;
 
     if (key == NULL) {
         return NULL;
@@ -200,6 +203,20 @@ static PyObject *cached(PyObject *cache, const char *keyname,
     return mod;
 }
 
+/* NEW ref: mod.name, with the name as the interpreter's interned str (no
+ * str is built per request). */
+static PyObject *attr(gw_interp_t *interp, PyObject *mod, const char *name)
+{
+    PyObject *key = gw_interp_key(interp, name, strlen(name)), *v;
+
+    if (key == NULL) {
+        return NULL;
+    }
+    v = PyObject_GetAttr(mod, key);
+    Py_DECREF(key);
+    return v;
+}
+
 PyObject *gw_loader_app(gw_interp_t *interp, const char *path,
                         apr_time_t mtime, int reload, const char *callable)
 {
@@ -215,7 +232,7 @@ PyObject *gw_loader_app(gw_interp_t *interp, const char *path,
         apr_snprintf(key, sizeof(key), "%s#%s", path, name);
 
         GW_PY_BLOCKING(gw_interp_lock(interp));
-        mod = cached(gw_interp_cache(interp), key, mtime, reload, path,
+        mod = cached(interp, key, mtime, reload, path,
                      name);
         app = mod ? PyObject_GetAttrString(mod, "application") : NULL;
         gw_interp_unlock(interp);
@@ -223,8 +240,8 @@ PyObject *gw_loader_app(gw_interp_t *interp, const char *path,
     }
 
     GW_PY_BLOCKING(gw_interp_lock(interp));
-    mod = cached(gw_interp_cache(interp), path, mtime, reload, path, NULL);
-    app = mod ? PyObject_GetAttrString(mod, callable) : NULL;
+    mod = cached(interp, path, mtime, reload, path, NULL);
+    app = mod ? attr(interp, mod, callable) : NULL;
     gw_interp_unlock(interp);
     if (mod && app == NULL && PyErr_ExceptionMatches(PyExc_AttributeError)) {
         PyErr_Clear();
@@ -245,7 +262,7 @@ int gw_loader_import(gw_interp_t *interp, const char *path)
         mtime = apr_time_from_sec(st.st_mtime) + st.st_mtim.tv_nsec / 1000;
     }
     GW_PY_BLOCKING(gw_interp_lock(interp));
-    mod = cached(gw_interp_cache(interp), path, mtime, 1, path, NULL);
+    mod = cached(interp, path, mtime, 1, path, NULL);
     gw_interp_unlock(interp);
     return mod ? 0 : -1;
 }
@@ -293,7 +310,7 @@ void gw_loader_preload(const char *script, const char *app_group)
 int gw_loader_changed(gw_interp_t *interp, const char *path,
                       apr_time_t mtime)
 {
-    PyObject *key = PyUnicode_DecodeFSDefault(path), *entry;
+    PyObject *key = gw_interp_key(interp, path, strlen(path)), *entry;
     int changed = 0;
 
     if (key == NULL) {

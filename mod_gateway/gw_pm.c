@@ -21,6 +21,7 @@
 #include "apr_portable.h"
 
 #include <errno.h>
+#include <sys/mman.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,6 +38,7 @@ typedef struct {
     const char *path;
     int fd;
     unsigned char secret[GW_SECRET_LEN];
+    gw_board_slot_t *board;  /* shared with the group's daemons */
     int generation;          /* last generation that claimed it */
 } gw_sock_t;
 
@@ -194,6 +196,13 @@ static const char *claim_socket(server_rec *s, apr_hash_t *reg,
             != APR_SUCCESS) {
             return "cannot read random bytes for the group secret";
         }
+        /* Without it the daemons only lose the sibling check. */
+        sk->board = mmap(NULL, sizeof(gw_board_slot_t) * GW_BOARD_SLOTS,
+                         PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                         -1, 0);
+        if (sk->board == MAP_FAILED) {
+            sk->board = NULL;
+        }
         apr_hash_set(reg, apr_pstrdup(pp, g->name), APR_HASH_KEY_STRING, sk);
     }
     else {
@@ -203,6 +212,7 @@ static const char *claim_socket(server_rec *s, apr_hash_t *reg,
     g->socket_path = sk->path;
     g->listen_fd = sk->fd;
     memcpy(g->secret, sk->secret, GW_SECRET_LEN);
+    g->board = sk->board;
     return NULL;
 }
 
@@ -218,6 +228,9 @@ static void release_unclaimed(server_rec *s, apr_hash_t *reg, int generation)
         apr_hash_this(hi, &key, NULL, (void **)&sk);
         if (sk->generation != generation) {
             unlink_socket(sk);
+            if (sk->board) {
+                munmap(sk->board, sizeof(gw_board_slot_t) * GW_BOARD_SLOTS);
+            }
             apr_hash_set(reg, key, APR_HASH_KEY_STRING, NULL);
         }
     }

@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -31,6 +32,9 @@
 /* A request the daemon answered CLOSE (it did not run it: recycling or a
  * changed script) is sent again, within connect-timeout. */
 #define GW_PROXY_BODY_CHUNK 65536
+/* iovecs for one BODY frame: the header and the buckets of up to 64 KiB of
+ * client bytes (the core input filter reads about 8 KB at a time). */
+#define GW_PROXY_BODY_IOV 24
 
 typedef struct {
     apr_thread_mutex_t *lock;
@@ -81,6 +85,7 @@ static gw_conn_t *pool_get(gw_group_t *g)
 
 static void pool_put(gw_group_t *g, gw_conn_t *c)
 {
+    gw_conn_idle(c);
     gw_cpool_t *cp = &pools[g->index];
 
     apr_thread_mutex_lock(cp->lock);
@@ -175,14 +180,14 @@ typedef struct {
     apr_interval_time_t timeout;
     apr_bucket_brigade *out;
     apr_bucket_brigade *in;
-    char *body;              /* frame header + client body bytes */
+    char *body;              /* client body bytes, when too scattered */
     int got_frame;           /* the daemon answered this request */
     int head;                /* HEAD applied */
     int no_body;
     int passed;              /* bytes went down the output filters */
     int body_done;
     int reusable;
-    int cut_logged;
+    int surplus;             /* body bytes past Content-Length came */
     apr_off_t clen, sent;
 } gw_px_t;
 
@@ -264,15 +269,17 @@ static int fail(gw_px_t *px, int status, const char *tag, const char *why)
     return status;
 }
 
-/* Up to *len client body bytes into buf; *len = 0 at the end. */
-static apr_status_t read_client(gw_px_t *px, char *buf, apr_size_t *len)
+/* Up to want client body bytes, left in px->in; *len is how many, 0 at
+ * the end of the body. */
+static apr_status_t read_client(gw_px_t *px, apr_size_t want,
+                                apr_off_t *len)
 {
     request_rec *r = px->r;
-    apr_size_t want = *len;
     apr_status_t rv;
 
     *len = 0;
     while (!px->body_done && *len == 0) {
+        apr_brigade_cleanup(px->in);
         rv = ap_get_brigade(r->input_filters, px->in, AP_MODE_READBYTES,
                             APR_BLOCK_READ, want);
         if (rv != APR_SUCCESS) {
@@ -283,14 +290,44 @@ static apr_status_t read_client(gw_px_t *px, char *buf, apr_size_t *len)
             && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(px->in))) {
             px->body_done = 1;
         }
-        *len = want;
-        rv = apr_brigade_flatten(px->in, buf, len);
-        apr_brigade_cleanup(px->in);
-        if (rv != APR_SUCCESS) {
+        if ((rv = apr_brigade_length(px->in, 1, len)) != APR_SUCCESS) {
+            apr_brigade_cleanup(px->in);
             return rv;
         }
     }
     return APR_SUCCESS;
+}
+
+/* The frame header and px->in's bytes as iovecs: straight from the
+ * buckets the client's bytes arrived in (no copy), or, if they are in more
+ * pieces than iov holds, gathered in a buffer taken on first use. */
+static int body_iovec(gw_px_t *px, struct iovec *iov, int max, char *hdr,
+                      apr_size_t len)
+{
+    int n = max - 1;
+    apr_size_t got = 0;
+    int i;
+
+    iov[0].iov_base = hdr;
+    iov[0].iov_len = GW_WIRE_HEADER_LEN;
+    if (len == 0) {
+        return 1;
+    }
+    if (apr_brigade_to_iovec(px->in, iov + 1, &n) == APR_SUCCESS) {
+        for (i = 1; i <= n; i++) {
+            got += iov[i].iov_len;
+        }
+        if (got == len) {
+            return n + 1;
+        }
+    }
+    if (px->body == NULL) {
+        px->body = apr_palloc(px->r->pool, GW_PROXY_BODY_CHUNK);
+    }
+    apr_brigade_flatten(px->in, px->body, &len);
+    iov[1].iov_base = px->body;
+    iov[1].iov_len = len;
+    return 2;
 }
 
 /* READ: the app wants body bytes; the client is read only now, so a large
@@ -298,18 +335,15 @@ static apr_status_t read_client(gw_px_t *px, char *buf, apr_size_t *len)
  * answers each READ. */
 static int on_read(gw_px_t *px, uint32_t want)
 {
-    apr_size_t len = want < GW_PROXY_BODY_CHUNK ? want : GW_PROXY_BODY_CHUNK;
-    apr_status_t rv;
-    struct iovec iov;
+    apr_size_t cap = want < GW_PROXY_BODY_CHUNK ? want : GW_PROXY_BODY_CHUNK;
+    struct iovec iov[GW_PROXY_BODY_IOV];
+    char hdr[GW_WIRE_HEADER_LEN];
+    apr_off_t len = 0;
+    apr_status_t rv, wv;
+    int type, n;
 
-    /* Allocated on the first READ: most requests never ask for a body. */
-    if (px->body == NULL) {
-        px->body = apr_palloc(px->r->pool,
-                              GW_WIRE_HEADER_LEN + GW_PROXY_BODY_CHUNK);
-    }
-    rv = read_client(px, px->body + GW_WIRE_HEADER_LEN, &len);
-    int type = len > 0 ? GW_WIRE_T_BODY : GW_WIRE_T_BODY_END;
-
+    rv = read_client(px, cap, &len);
+    type = len > 0 ? GW_WIRE_T_BODY : GW_WIRE_T_BODY_END;
     if (rv != APR_SUCCESS) {
         /* The client failed (timeout, reset, LimitRequestBody): the daemon
          * hears ABORT and the app's read raises. */
@@ -317,10 +351,11 @@ static int on_read(gw_px_t *px, uint32_t want)
         len = 0;
         px->reusable = 0;
     }
-    gw_wire_encode_header(px->body, type, len, NULL, NULL);
-    iov.iov_base = px->body;
-    iov.iov_len = GW_WIRE_HEADER_LEN + len;
-    if (gw_conn_writev(px->c, &iov, 1, px->timeout) != APR_SUCCESS) {
+    gw_wire_encode_header(hdr, type, (size_t)len, NULL, NULL);
+    n = body_iovec(px, iov, GW_PROXY_BODY_IOV, hdr, (apr_size_t)len);
+    wv = gw_conn_writev(px->c, iov, n, px->timeout);
+    apr_brigade_cleanup(px->in);
+    if (wv != APR_SUCCESS) {
         px->reusable = 0;
         return fail(px, HTTP_BAD_GATEWAY, "GW0415", "cannot send the "
                     "request body to the daemon");
@@ -401,9 +436,8 @@ static int on_head(gw_px_t *px, const gw_wire_frame_t *f)
 static apr_size_t clamp(gw_px_t *px, apr_size_t len)
 {
     if (px->clen >= 0 && (apr_off_t)len > px->clen - px->sent) {
-        px->reusable = 0;
-        if (!px->cut_logged) {
-            px->cut_logged = 1;
+        if (!px->surplus) {
+            px->surplus = 1;
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, px->r, "GW0419: [%s] "
                           "daemon group '%s' sent more than its "
                           "Content-Length; the rest is dropped", px->id,
@@ -444,13 +478,16 @@ static apr_status_t close_fd(void *data)
     return APR_SUCCESS;
 }
 
-/* FILE: the daemon's fd, sent with sendfile from this child. */
+/* FILE: the daemon's fd, sent with sendfile from this child. Only a
+ * regular file: reading a pipe or a socket the daemon holds the other end
+ * of would block this thread with no deadline. */
 static int on_file(gw_px_t *px, const gw_wire_frame_t *f, int fd)
 {
     request_rec *r = px->r;
     apr_file_t *file = NULL;
     apr_os_file_t os = fd;
     apr_size_t len;
+    struct stat st;
 
     if (fd < 0) {
         return fail(px, HTTP_BAD_GATEWAY, "GW0416", "a FILE frame without a "
@@ -461,6 +498,10 @@ static int on_file(gw_px_t *px, const gw_wire_frame_t *f, int fd)
     if (!px->head) {
         return fail(px, HTTP_BAD_GATEWAY, "GW0416", "a FILE frame before "
                     "HEAD");
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        return fail(px, HTTP_BAD_GATEWAY, "GW0416", "a FILE frame whose "
+                    "descriptor is not a regular file");
     }
     len = px->no_body ? 0 : clamp(px, (apr_size_t)f->u.file.length);
     if (len > 0) {
@@ -569,13 +610,15 @@ static int exchange(gw_px_t *px)
                 st = on_file(px, &f, fd);
                 break;
             case GW_WIRE_T_END:
-                px->reusable = 1;
+                /* After surplus bytes the daemon is not trusted again. */
+                px->reusable = !px->surplus;
                 return on_end(px);
             case GW_WIRE_T_ERROR:
                 return on_error(px, &f);
-            default:
-                return fail(px, HTTP_BAD_GATEWAY, "GW0416", "a CLOSE frame "
-                            "in the middle of a response");
+            default: /* CLOSE after the first frame, READY */
+                return fail(px, HTTP_BAD_GATEWAY, "GW0416", apr_psprintf(
+                            px->r->pool, "a %s frame in the middle of a "
+                            "response", gw_wire_type_name(f.type)));
         }
         if (st != OK) {
             return st == DONE ? OK : st;

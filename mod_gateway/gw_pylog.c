@@ -22,6 +22,7 @@ typedef struct {
     gw_io_t *io;
     int level;
     const char *tag;
+    const char *cname;         /* static: formatted only when read */
     PyObject *name;
     char *buf;
     size_t len;
@@ -91,8 +92,12 @@ static void drain(gw_pylog_t *self, int all)
             }
         }
     }
-    memmove(self->buf, self->buf + start, self->len - start);
-    self->len -= start;
+    /* start > 0 only when there is a buffer: memmove(NULL, NULL, 0) is
+     * undefined (UBSan reports it on a flush before any write). */
+    if (start > 0) {
+        memmove(self->buf, self->buf + start, self->len - start);
+        self->len -= start;
+    }
     emit(self, lines, n);
 }
 
@@ -175,6 +180,10 @@ static PyObject *log_fileno(gw_pylog_t *self, PyObject *unused)
 
 static PyObject *log_get_name(gw_pylog_t *self, void *closure)
 {
+    if (self->name == NULL
+        && (self->name = PyUnicode_FromFormat("<%s>", self->cname)) == NULL) {
+        return NULL;
+    }
     return Py_NewRef(self->name);
 }
 
@@ -244,11 +253,8 @@ PyObject *gw_pylog_new(gw_io_t *io, int level, const char *name)
     self->tag = io ? "GW0250: " : "GW0251: ";
     self->buf = NULL;
     self->len = 0;
-    self->name = PyUnicode_FromFormat("<%s>", name);
-    if (self->name == NULL) {
-        Py_DECREF(self);
-        return NULL;
-    }
+    self->cname = name;
+    self->name = NULL;
     return (PyObject *)self;
 }
 

@@ -13,7 +13,8 @@
 #include <Python.h>
 #include "gw_io.h"
 
-/* NEW ref. io may be NULL (unbound). name is shown as the stream's name. */
+/* NEW ref. io may be NULL (unbound). name is shown as the stream's name
+ * ("<name>"); it must outlive the object (callers pass literals). */
 PyObject *gw_pylog_new(gw_io_t *io, int level, const char *name);
 
 /* Flush the buffered partial line and unbind from the request. */

@@ -15,19 +15,34 @@
 #include "apr_thread_mutex.h"
 #include "httpd.h"
 #include "http_log.h"
+#include <malloc.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
 /* Environ keys cached per interpreter; beyond this, keys a client invents
  * (header names) are built per request instead of growing the cache. */
 #define GW_KEY_CACHE_MAX 512
+/* Open addressing, at most half full: a lookup is one hash of the key, a
+ * word at a time, and nearly always one memcmp (apr_hash cost three times
+ * more, and a request looks up some 35 keys). */
+#define GW_KEY_SLOTS 1024
+/* Blocks this large are mmap()ed by malloc (gw_python_init). */
+#define GW_MMAP_THRESHOLD (128 * 1024)
+
+typedef struct {
+    const char *bytes;
+    size_t len;
+    uint32_t hash;
+    PyObject *str;             /* interned; NULL: free slot */
+} gw_key_slot_t;
 
 struct gw_interp {
     const char *name;
     int index;                 /* slot in each thread's state table */
     PyInterpreterState *interp;
     PyObject *cache;           /* dict: script path -> loaded script */
-    apr_hash_t *keys;          /* environ key bytes -> interned str */
+    gw_key_slot_t *keys;       /* environ key bytes -> interned str */
+    int nkeys;
     apr_pool_t *pool;
     apr_thread_mutex_t *load_lock;
 };
@@ -132,6 +147,12 @@ apr_status_t gw_python_init(apr_pool_t *pool, const gw_python_config_t *cfg)
     gw_py.cfg = *cfg;
     gw_py.pool = pool;
     gw_py.interps = apr_hash_make(pool);
+    /* A fixed mmap threshold: glibc otherwise raises it (up to 32 MiB)
+     * after the first large block is freed (a 1 MiB response body, say),
+     * and from then on such temporaries live in the heap instead of going
+     * back to the system when freed. The holes smaller blocks leave are
+     * handed back by gw_adapter.c's periodic malloc_trim. */
+    mallopt(M_MMAP_THRESHOLD, GW_MMAP_THRESHOLD);
     snapshot_environ(pool);
     rv = apr_thread_mutex_create(&gw_py.lock, APR_THREAD_MUTEX_DEFAULT, pool);
     if (rv != APR_SUCCESS || (rv = start_runtime(pool)) != APR_SUCCESS) {
@@ -150,7 +171,9 @@ apr_status_t gw_python_init(apr_pool_t *pool, const gw_python_config_t *cfg)
     gw_py.main = main_interp;
     gw_py.ready = 1;
     PyEval_SaveThread();
-    apr_pool_cleanup_register(pool, NULL, finalize, apr_pool_cleanup_null);
+    /* A pre-cleanup: apr_pool_destroy() destroys subpools before it runs
+     * plain cleanups, and each interpreter's record lives in a subpool. */
+    apr_pool_pre_cleanup_register(pool, NULL, finalize);
     return APR_SUCCESS;
 }
 
@@ -301,7 +324,7 @@ static gw_interp_t *new_interp(const char *name)
     interp->pool = p;
     interp->name = apr_pstrdup(p, name);
     interp->index = gw_py.count;
-    interp->keys = apr_hash_make(p);
+    interp->keys = apr_pcalloc(p, sizeof(gw_key_slot_t) * GW_KEY_SLOTS);
     apr_thread_mutex_create(&interp->load_lock, APR_THREAD_MUTEX_DEFAULT, p);
     return interp;
 }
@@ -397,22 +420,53 @@ void gw_interp_unlock(gw_interp_t *interp)
 /* GIL: held. NEW ref: the str for an environ key, interned and cached per
  * interpreter. The cache is bounded: past GW_KEY_CACHE_MAX, keys a client
  * invents (header names) are built per request instead. */
+/* Eight bytes at a time, seeded per interpreter (the table's address):
+ * header names come from clients, and a seed they cannot see keeps them
+ * from piling their names onto one probe chain. */
+static uint32_t key_hash(uint64_t seed, const char *key, size_t len)
+{
+    uint64_t h = seed ^ (len * 0x9E3779B97F4A7C15ull), w;
+
+    for (; len >= 8; key += 8, len -= 8) {
+        memcpy(&w, key, 8);
+        h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+        h ^= h >> 29;
+    }
+    if (len > 0) {
+        w = 0;
+        memcpy(&w, key, len);
+        h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+        h ^= h >> 29;
+    }
+    return (uint32_t)(h >> 32) ^ (uint32_t)h;
+}
+
 PyObject *gw_interp_key(gw_interp_t *interp, const char *key, size_t len)
 {
-    PyObject *k = apr_hash_get(interp->keys, key, len);
+    uint32_t h = key_hash((uintptr_t)interp->keys, key, len);
+    unsigned i = h & (GW_KEY_SLOTS - 1);
+    gw_key_slot_t *slot;
+    PyObject *k;
 
-    if (k) {
-        return Py_NewRef(k);
+    for (slot = &interp->keys[i]; slot->str != NULL;
+         slot = &interp->keys[i = (i + 1) & (GW_KEY_SLOTS - 1)]) {
+        if (slot->hash == h && slot->len == len
+            && memcmp(slot->bytes, key, len) == 0) {
+            return Py_NewRef(slot->str);
+        }
     }
     k = PyUnicode_DecodeLatin1(key, len, NULL);
     if (k == NULL) {
         return NULL;
     }
     PyUnicode_InternInPlace(&k);
-    if (apr_hash_count(interp->keys) < GW_KEY_CACHE_MAX) {
+    if (interp->nkeys < GW_KEY_CACHE_MAX) {
         /* The cache holds its own reference for the interpreter's life. */
-        apr_hash_set(interp->keys, apr_pstrmemdup(interp->pool, key, len),
-                     len, Py_NewRef(k));
+        slot->bytes = apr_pstrmemdup(interp->pool, key, len);
+        slot->len = len;
+        slot->hash = h;
+        slot->str = Py_NewRef(k);
+        interp->nkeys++;
     }
     return k;
 }

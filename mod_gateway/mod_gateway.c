@@ -7,11 +7,12 @@
 #include "gw_config.h"
 #include "gw_alias.h"
 #include "gw_handler.h"
-#include "gw_embed.h"
+#include "gw_pyapi.h"
 #include "gw_log.h"
 #include "gw_group.h"
 #include "gw_pm.h"
 #include "gw_proxy.h"
+#include "mpm_common.h"
 
 #include <Python.h>
 
@@ -54,11 +55,23 @@ static int gw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return gw_pm_post_config(pconf, ptemp, s);
 }
 
+/* Runs in every Apache child before it gives up root: the Python half is
+ * loaded while the module's directory is surely readable. */
+static int gw_drop_privileges(apr_pool_t *pchild, server_rec *s)
+{
+    if (gw_config_server(s)->restrict_embedded != 1) {
+        gw_pyapi_load(s);
+    }
+    return DECLINED;
+}
+
 static void gw_child_init(apr_pool_t *pchild, server_rec *s)
 {
     gw_pm_child_init();
     gw_proxy_child_init(pchild, s);
-    gw_embed_child_init(pchild, s);
+    if (gw_pyapi != NULL) {
+        gw_pyapi->embed_child_init(pchild, s);
+    }
 }
 
 static void gw_register_hooks(apr_pool_t *p)
@@ -72,6 +85,8 @@ static void gw_register_hooks(apr_pool_t *p)
     ap_hook_pre_config(gw_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(gw_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(gw_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_drop_privileges(gw_drop_privileges, NULL, NULL,
+                            APR_HOOK_REALLY_FIRST);
     ap_hook_child_init(gw_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_translate_name(gw_alias_translate, after, before,
                            APR_HOOK_MIDDLE);

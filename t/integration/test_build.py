@@ -64,6 +64,13 @@ def test_make_install_honours_destdir(srcdir, tmp_path):
                                   capture_output=True, text=True).stdout.strip()
     so = dest / apxs_libexec.lstrip("/") / "mod_gateway.so"
     assert so.exists()
+    # the Python half goes next to it; only it links libpython
+    pyso = so.parent / "mod_gateway_python.so"
+    assert pyso.exists()
+    ldd = lambda p: subprocess.run(["ldd", str(p)], capture_output=True,
+                                   text=True).stdout
+    assert "libpython" not in ldd(so)
+    assert "libpython" in ldd(pyso)
     load = dest / "etc/apache2/mods-available/gateway.load"
     assert "LoadModule gateway_module" in load.read_text()
     assert (dest / "etc/apache2/mods-available/gateway.conf").exists()
