@@ -6,7 +6,7 @@ GW_PACKAGES="apache2 apache2-dev libapr1-dev libaprutil1-dev libcunit1-dev
  python3-dev python3-pytest python3-requests python3-paste python3-venv
  python3-django python3-flask python3-numpy python3-pyramid python3-bottle
  python3-cherrypy3 python3-webpy python3-falcon python3-webob python3-pastedeploy
- wrk iproute2 procps
+ wrk slowhttptest iproute2 procps
  autoconf automake libtool make gcc pkg-config curl"
 
 gw_missing_packages() {

@@ -9,8 +9,11 @@ Environment:
   GW_MODES    modes to run                      ("embedded daemon")
   GW_MODULES_DIR  where mod_*.so live           (/usr/lib/apache2/modules)
   GW_KEEP     set to 1 to keep the /tmp/gwtest-* roots after the run
+  GW_POSTCHECK_LOG  a file: one JSON line per test with the time the
+              post-conditions took and the descriptor counts that moved
 """
 
+import gc
 import json
 import os
 import pathlib
@@ -18,7 +21,9 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import string
+import struct
 import subprocess
 import tempfile
 import time
@@ -90,10 +95,20 @@ GatewayDaemonProcess gwtest processes=2 threads=4
 GatewayProcessGroup gwtest""",
 }
 
-# Crash and alert lines the error log must never contain.
+# Crash and alert lines the error log must never contain: substrings, or
+# compiled regexes for lines that are a crash only in one of their forms.
+# AH00052 "exit signal" covers the parent's direct children (Apache children
+# and daemon keepers); a daemon process is its keeper's child, so its death
+# by a signal is only seen in the keeper's GW0404 (its other form, "exited
+# with code C", is an application calling os._exit(), not a crash), and a
+# keeper's own abnormal end in the parent's GW0401 "died: ..." (see
+# docs/log-tags.md). Python's fatal errors abort the process; the line says
+# why.
 CRASH_PATTERNS = ["Segmentation fault", "exit signal", "[core:alert]", ":alert]",
                   ":emerg]", "AddressSanitizer", "runtime error:",
-                  "LeakSanitizer"]
+                  "LeakSanitizer", "Fatal Python error",
+                  re.compile(r"GW0404: .* killed by signal"),
+                  re.compile(r"GW0401: .* died: ")]
 
 # Lines the parent writes when a child ignores SIGTERM at shutdown.
 SHUTDOWN_PATTERNS = ["still did not exit"]
@@ -103,8 +118,13 @@ LOG_TAG_RE = re.compile(r"\[gateway:(\w+)\] .*\bGW\d{4}: ")
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "allow_log_alerts: the test expects crash/alert lines in "
-        "the error log; skip the after-test log scan")
+        "markers", "allow_log_alerts(*substrings): the test expects crash/"
+        "alert lines in the error log; with no argument skip the after-test "
+        "log scan, else allow only the lines containing one of substrings")
+    config.addinivalue_line(
+        "markers", "allow_fd_growth(why): the test legitimately leaves the "
+        "server's processes with more descriptors; skip the after-test "
+        "descriptor check (zombies and socket files are still checked)")
 
 
 # --------------------------------------------------------------------------
@@ -461,6 +481,16 @@ class HttpdServer:
     def process_group(self):
         return "gwtest" if self.mode == "daemon" else ""
 
+    @property
+    def threads_per_child(self):
+        """How many requests one Apache child serves at once."""
+        if self.mpm == "prefork":
+            return 1
+        with open(self.conf) as f:
+            found = re.findall(r"^\s*ThreadsPerChild\s+(\d+)", f.read(),
+                               re.M | re.I)
+        return int(found[-1]) if found else 25     # httpd's default
+
     def url(self, path=""):
         return "http://127.0.0.1:%d%s" % (self.port, path)
 
@@ -635,8 +665,666 @@ def apache_escape(text):
     return "".join(out)
 
 
-def crash_lines(lines):
-    return [l for l in lines if any(p in l for p in CRASH_PATTERNS)]
+def _is_crash_line(line):
+    return any(p.search(line) if isinstance(p, re.Pattern) else p in line
+               for p in CRASH_PATTERNS)
+
+
+def crash_lines(lines, allowed=()):
+    """The crash/alert lines among lines, except those containing one of
+    the substrings in allowed."""
+    return [l for l in lines if _is_crash_line(l)
+            and not any(a in l for a in allowed)]
+
+
+def allowed_alerts(node):
+    """None: the test opts out of the crash scan entirely (a bare
+    allow_log_alerts); else the substrings of the lines it expects."""
+    allowed = []
+    for m in node.iter_markers("allow_log_alerts"):
+        if not m.args:
+            return None
+        allowed.extend(m.args)
+    return allowed
+
+
+# --------------------------------------------------------------------------
+# post-conditions after every test (RELIABILITY.md: "After every test: ...
+# fd and process counts back to baseline; no zombies"): the descriptors of
+# the server's processes, zombies, and Unix socket files in its run dir.
+
+# Bounds of the waits below. They are spent only while something is not
+# (yet) as it must be: a clean test pays for two looks at /proc, about 10 ms.
+SETTLE_TIMEOUT = 8.0      # s: descriptors closing, zombies being reaped
+NEWBORN_AGE = 3.0         # s: see _settled()
+
+# After a test, each process of the session server may hold at most
+# FD_TOLERANCE descriptors more than its baseline, leaving out its
+# connections between Apache children and daemons (those have their own
+# rules, in _fd_problems). The baseline is the lowest count seen between
+# two tests since the process was first seen settled (done starting up:
+# _settled()). Why not 0: the server's end of a connection the test's
+# client has just closed is often still open for a few milliseconds (seen
+# after up to a third of the tests: +1, a TCP socket), and waiting for it
+# after every test would cost more than the whole check; and a process may
+# open a descriptor once, on first use, and
+# keep it for its life (an app's module-level file or logging handler, a
+# library's lazily created epoll or eventfd, what a new sub-interpreter's
+# first import keeps open), which uses up the tolerance once, never again.
+# A leak grows with the requests instead: one descriptor per request fails
+# within three requests, in this test or a later one. More than 2 would let
+# a leak run longer before anyone sees it.
+FD_TOLERANCE = 2
+
+# What may be left in the run dir of a server that stopped: nothing (httpd
+# removes its pid file and mutex files, mod_gateway the groups' sockets, at
+# the final exit).
+RUN_DIR_EXPECTED = frozenset()
+
+_SOCK_STREAM = 1
+_ST_ESTABLISHED = 1       # sock_diag states are TCP's
+_ST_LISTEN = 10
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+_HAVE_CHILDREN_FILE = os.path.exists("/proc/self/task/%d/children"
+                                     % os.getpid())
+
+
+class _Proc:
+    __slots__ = ("pid", "ppid", "pgid", "state", "start", "role")
+
+    def __init__(self, pid, ppid, pgid, state, start):
+        self.pid, self.ppid, self.pgid = pid, ppid, pgid
+        self.state, self.start, self.role = state, start, None
+
+
+def _read_stat(pid):
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            data = f.read()
+        rest = data[data.rindex(b")") + 2:].split()
+        return _Proc(pid, int(rest[1]), int(rest[2]), rest[0].decode(),
+                     int(rest[19]))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _children(pid):
+    """pid's children, zombies included, from each of its threads' list."""
+    out = []
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, tid), "rb") as f:
+                out.extend(int(x) for x in f.read().split())
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def _children_by_scan():
+    """ppid -> [pid] from all of /proc (when the kernel has no children
+    files): about 15 ms, against 2 for the tree walk."""
+    kids = {}
+    for pid in _proc_pids():
+        p = _read_stat(pid)
+        if p:
+            kids.setdefault(p.ppid, []).append(pid)
+    return lambda pid: kids.get(pid, [])
+
+
+def server_tree(root):
+    """pid -> _Proc for httpd's parent `root` and its descendants, zombies
+    included, each with its role: "parent", "child" (an Apache child, in
+    the parent's process group), "keeper" (a daemon keeper: the parent's
+    child in a process group of its own), "daemon" (a keeper's child), or
+    "spawned" (anything started by those)."""
+    kids = _children if _HAVE_CHILDREN_FILE else _children_by_scan()
+    tree = {}
+    todo = [(root, None)]
+    while todo:
+        pid, parent = todo.pop()
+        p = _read_stat(pid)
+        if p is None or pid in tree:
+            continue
+        if parent is None:
+            p.role = "parent"
+        elif parent.role == "parent":
+            p.role = "child" if p.pgid == parent.pgid else "keeper"
+        elif parent.role == "keeper":
+            p.role = "daemon"
+        else:
+            p.role = "spawned"
+        tree[pid] = p
+        if p.state != "Z":
+            todo.extend((k, p) for k in kids(pid))
+    return tree
+
+
+def _fd_targets(pid):
+    """fd -> what it refers to (readlink of /proc/PID/fd/N), or None if
+    the process is gone."""
+    d = "/proc/%d/fd" % pid
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return None
+    out = {}
+    for n in names:
+        try:
+            out[int(n)] = os.readlink(d + "/" + n)
+        except OSError:
+            pass
+    return out
+
+
+def _unix_sockets_diag():
+    """inode -> (type, state, path or None, peer inode or None) of every
+    Unix socket, from NETLINK_SOCK_DIAG (what `ss -x` uses). The peer
+    inode is 0 once the other end is closed."""
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 4)
+    try:
+        # struct unix_diag_req: all states, show name (1) and peer (4)
+        req = struct.pack("=BBHIIIII", socket.AF_UNIX, 0, 0, 0xFFFFFFFF, 0,
+                          0x1 | 0x4, 0xFFFFFFFF, 0xFFFFFFFF)
+        # nlmsghdr: SOCK_DIAG_BY_FAMILY (20), NLM_F_REQUEST | NLM_F_DUMP
+        s.sendto(struct.pack("=IHHII", 16 + len(req), 20, 0x301, 1, 0) + req,
+                 (0, 0))
+        out = {}
+        while True:
+            data = s.recv(1 << 17)
+            off = 0
+            while off + 16 <= len(data):
+                length, mtype = struct.unpack_from("=IH", data, off)
+                if mtype == 3:                      # NLMSG_DONE
+                    return out
+                if mtype == 2 or length < 32:       # NLMSG_ERROR
+                    raise OSError("sock_diag answered an error")
+                stype, state, _, ino = struct.unpack_from("=BBBI", data,
+                                                          off + 17)
+                name = peer = None
+                a, end = off + 32, off + length
+                while a + 4 <= end:
+                    alen, atype = struct.unpack_from("=HH", data, a)
+                    if alen < 4:
+                        break
+                    val = data[a + 4:a + alen]
+                    if atype == 0:                  # UNIX_DIAG_NAME
+                        name = ("@" + val[1:].decode("latin-1")
+                                if val[:1] == b"\0"
+                                else val.split(b"\0")[0].decode("latin-1"))
+                    elif atype == 2 and len(val) >= 4:   # UNIX_DIAG_PEER
+                        peer = struct.unpack_from("=I", val)[0]
+                    a += (alen + 3) & ~3
+                out[ino] = (stype, state, name, peer)
+                off += (length + 3) & ~3
+            if not data:
+                return out
+    finally:
+        s.close()
+
+
+def _unix_sockets_procfs():
+    """As _unix_sockets_diag, from /proc/net/unix (no peer inodes)."""
+    out = {}
+    with open("/proc/net/unix") as f:
+        next(f)
+        for line in f:
+            parts = line.split()
+            if len(parts) < 7:
+                continue
+            flags, stype, st = int(parts[3], 16), int(parts[4], 16), parts[5]
+            state = (_ST_LISTEN if flags & 0x10000
+                     else _ST_ESTABLISHED if st == "03" else 7)
+            out[int(parts[6])] = (stype, state,
+                                  parts[7] if len(parts) > 7 else None, None)
+    return out
+
+
+_diag_broken = False
+
+
+def unix_sockets():
+    global _diag_broken
+    if not _diag_broken:
+        try:
+            return _unix_sockets_diag()
+        except OSError:
+            _diag_broken = True
+    return _unix_sockets_procfs()
+
+
+def _tcp_sockets():
+    """inode -> "local -> remote STATE" from /proc/net/tcp{,6} (for
+    messages only)."""
+    states = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1",
+              5: "FIN_WAIT2", 6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT",
+              9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING"}
+
+    def addr(hexaddr):
+        host, port = hexaddr.split(":")
+        if len(host) == 8:
+            host = socket.inet_ntop(socket.AF_INET,
+                                    bytes.fromhex(host)[::-1])
+        else:
+            raw = bytes.fromhex(host)
+            host = socket.inet_ntop(socket.AF_INET6, b"".join(
+                raw[i:i + 4][::-1] for i in range(0, 16, 4)))
+        return "%s:%d" % (host, int(port, 16))
+
+    out = {}
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                next(f)
+                for line in f:
+                    p = line.split()
+                    out[int(p[9])] = "%s -> %s %s" % (
+                        addr(p[1]), addr(p[2]),
+                        states.get(int(p[3], 16), p[3]))
+        except (OSError, ValueError, IndexError, StopIteration):
+            pass
+    return out
+
+
+def _sock_ino(target):
+    if target.startswith("socket:["):
+        return int(target[8:-1])
+    return None
+
+
+class _Snapshot:
+    """The server's process tree, each live process's descriptors, the
+    Unix socket table and the system uptime, at one moment."""
+
+    def __init__(self, srv):
+        self.alive = srv.proc is not None and srv.proc.poll() is None
+        self.tree = server_tree(srv.proc.pid) if self.alive else {}
+        self.fds = {}
+        for pid, p in self.tree.items():
+            if p.role != "spawned" and p.state != "Z":
+                t = _fd_targets(pid)
+                if t is not None:
+                    self.fds[pid] = t
+        self.unix = unix_sockets()
+        with open("/proc/uptime") as f:
+            self.uptime = float(f.read().split()[0])
+
+    def split(self, pid):
+        """(other descriptors, child<->daemon connections) of pid: a
+        connection is a connected Unix stream socket."""
+        others, conns = {}, {}
+        for fd, t in self.fds.get(pid, {}).items():
+            u = self.unix.get(_sock_ino(t) or -1)
+            if u and u[0] == _SOCK_STREAM and u[1] == _ST_ESTABLISHED:
+                conns[fd] = t
+            else:
+                others[fd] = t
+        return others, conns
+
+    def age(self, pid):
+        return self.uptime - self.tree[pid].start / _CLK_TCK
+
+    def listeners(self):
+        """Paths of the Unix sockets the parent listens on: the live
+        groups' sockets."""
+        out = set()
+        for pid, p in self.tree.items():
+            if p.role != "parent":
+                continue
+            for t in self.fds.get(pid, {}).values():
+                u = self.unix.get(_sock_ino(t) or -1)
+                if u and u[1] == _ST_LISTEN and u[2]:
+                    out.add(u[2])
+        return out
+
+    def same(self, pid, other):
+        """pid is the same process in self and in snapshot other."""
+        return pid in self.tree and pid in other.tree \
+            and self.tree[pid].start == other.tree[pid].start
+
+
+class _PostState:
+    """What the checks remember about one server between tests."""
+
+    def __init__(self):
+        self.base = {}          # pid -> (start, count, {fd: target})
+        self.rebase = False     # next baseline: the counts as they are
+        self.ready = set()      # daemons that logged GW0310
+        self.log_pos = {}
+        self.reported = set()   # zombies, socket files and half-closed
+                                # connections already reported
+
+
+def _post(srv):
+    if not hasattr(srv, "_post_state"):
+        srv._post_state = _PostState()
+    return srv._post_state
+
+
+_READY_RE = re.compile(r"GW0310: daemon '[^']*' process (\d+) ready")
+
+
+def _daemons_ready(srv):
+    """Pids of the daemons that logged GW0310 (read incrementally)."""
+    st = _post(srv)
+    for path in srv.log_files():
+        try:
+            with open(path, "rb") as f:
+                f.seek(st.log_pos.get(path, 0))
+                data = f.read()
+        except OSError:
+            continue
+        # only whole lines; a partial one is read again next time
+        data = data[:data.rfind(b"\n") + 1]
+        st.log_pos[path] = st.log_pos.get(path, 0) + len(data)
+        st.ready.update(int(m) for m in _READY_RE.findall(
+            data.decode("utf-8", "replace")))
+    return st.ready
+
+
+def _settled(srv, snap, pid):
+    """pid is done starting up: the parent once it answers (start()
+    waited for that); an Apache child once it holds its MPM's pollset
+    (created after child_init, where Python starts); a daemon once it
+    logged GW0310; a keeper once its daemon did (it closed httpd's
+    listeners right after forking it). NEWBORN_AGE is the fallback for a
+    child, should an MPM have no epoll descriptor."""
+    p = snap.tree[pid]
+    if p.state == "Z" or pid not in snap.fds:
+        return False
+    if p.role == "parent":
+        return True
+    if p.role == "child":
+        return "anon_inode:[eventpoll]" in snap.fds[pid].values() \
+            or snap.age(pid) >= NEWBORN_AGE
+    ready = _post(srv).ready
+    if p.role == "daemon":
+        return pid in ready or pid in _daemons_ready(srv)
+    if p.role == "keeper":
+        return any(q.ppid == pid and q.role == "daemon" and q.state != "Z"
+                   and (q.pid in ready or q.pid in _daemons_ready(srv))
+                   for q in snap.tree.values())
+    return False
+
+
+def update_baselines(srv, snap):
+    """Between two tests: record the baseline of each settled process (its
+    lowest count of descriptors other than child<->daemon connections), or
+    start over after a test that was allowed to add descriptors or that
+    failed a check (so one leak is reported once, not by every later
+    test)."""
+    st = _post(srv)
+    for pid in list(st.base):
+        if pid not in snap.tree or snap.tree[pid].start != st.base[pid][0]:
+            del st.base[pid]
+    for pid in snap.tree:
+        b = st.base.get(pid)
+        if b is None and not _settled(srv, snap, pid):
+            continue
+        others = snap.split(pid)[0]
+        if b is None or st.rebase or len(others) < b[1]:
+            st.base[pid] = (snap.tree[pid].start, len(others), others)
+    st.rebase = False
+
+
+def _n_groups(snap):
+    return len(snap.listeners())
+
+
+def _fd_problems(srv, before, snap):
+    """[(pid, kind, details)] for the processes with a baseline that
+    lived through the test:
+      "fds":   more descriptors than baseline + FD_TOLERANCE, leaving out
+               child<->daemon connections;
+      "pool":  an Apache child holds more connections to daemons than it
+               can have pooled: one per thread and group (gw_proxy keeps
+               every connection a request returned, and drops a stale one
+               when it next takes it), or than before the test;
+      "peer":  a daemon holds a connection whose Apache child end is closed
+               (the daemon must close it as soon as it reads the EOF)."""
+    st = _post(srv)
+    out = []
+    cap = None
+    for pid, (start, count, base_fds) in st.base.items():
+        p = snap.tree.get(pid)
+        if p is None or p.start != start or p.state == "Z" \
+                or pid not in snap.fds or not before.same(pid, snap):
+            continue            # died (or was replaced) during the test
+        others, conns = snap.split(pid)
+        if len(others) > count + FD_TOLERANCE:
+            out.append((pid, "fds", (count, before.split(pid)[0], others,
+                                     base_fds)))
+        if p.role == "child":
+            if cap is None:
+                cap = srv.threads_per_child * _n_groups(snap)
+            had = before.split(pid)[1]
+            if len(conns) > max(cap, len(had)):
+                out.append((pid, "pool", (cap, had, conns)))
+        elif p.role == "daemon":
+            dead = {fd: t for fd, t in conns.items()
+                    if snap.unix[_sock_ino(t)][3] == 0
+                    and ("P", pid, start, t) not in st.reported}
+            if dead:
+                out.append((pid, "peer", dead))
+    return out
+
+
+def _zombies(snap):
+    return [p for p in snap.tree.values()
+            if p.state == "Z" and p.role != "parent"]
+
+
+def _socket_files(root):
+    """Unix socket files under root/run."""
+    out = []
+    for dirpath, _, names in os.walk(os.path.join(root, "run")):
+        for n in names:
+            path = os.path.join(dirpath, n)
+            try:
+                if stat.S_ISSOCK(os.lstat(path).st_mode):
+                    out.append(path)
+            except OSError:
+                pass
+    return sorted(out)
+
+
+def _stray_sockets(srv, snap):
+    """Socket files in the run dir that no live group listens on."""
+    if not snap.alive:
+        return []
+    live = snap.listeners()
+    return [p for p in _socket_files(srv.root) if p not in live]
+
+
+def _problems(srv, before, snap, check_fds):
+    st = _post(srv)
+    probs = []
+    if not snap.alive:
+        probs.append(("exited", srv.proc.returncode if srv.proc else None))
+    for z in _zombies(snap):
+        if ("Z", z.pid, z.start) not in st.reported:
+            probs.append(("zombie", z))
+    for path in _stray_sockets(srv, snap):
+        if ("S", path) not in st.reported:
+            probs.append(("socket", path))
+    if check_fds and before is not None:
+        probs.extend(("fd",) + f for f in _fd_problems(srv, before, snap))
+    return probs
+
+
+def _close_client_sockets(ports):
+    """Close this process's sockets still connected to one of ports (a
+    requests session or RawConn the test left open, or that a failed
+    test's traceback keeps alive), so the server's side of those
+    connections can end. Slow (a walk over every object): only used when
+    a check does not pass at once."""
+    gc.collect()
+    closed = 0
+    for obj in gc.get_objects():
+        if isinstance(obj, socket.socket):
+            try:
+                if obj.fileno() < 0 or obj.family not in (socket.AF_INET,
+                                                          socket.AF_INET6):
+                    continue
+                if obj.getpeername()[1] in ports:
+                    obj.close()
+                    closed += 1
+            except OSError:
+                pass
+    return closed
+
+
+def _cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode("latin-1").strip()
+    except OSError:
+        return "?"
+
+
+def _describe_fds(fds, snap, tcp):
+    """'fd=target (what)' for each descriptor, for a failure message."""
+    holders = {}
+    for pid, t in snap.fds.items():
+        for fd, target in t.items():
+            holders.setdefault(target, []).append("pid %d fd %d" % (pid, fd))
+    out = []
+    for fd in sorted(fds):
+        t = fds[fd]
+        ino = _sock_ino(t)
+        what = ""
+        if ino is not None and ino in snap.unix:
+            stype, state, name, peer = snap.unix[ino]
+            what = "unix %s%s" % ("listener" if state == _ST_LISTEN
+                                  else "connection",
+                                  " on " + name if name else "")
+            if peer == 0:
+                what += ", other end closed"
+            elif peer:
+                held = holders.get("socket:[%d]" % peer)
+                what += ", other end %s" % (", ".join(held) if held
+                                            else "socket:[%d]" % peer)
+        elif ino is not None and ino in tcp:
+            what = "tcp " + tcp[ino]
+        out.append("%d=%s%s" % (fd, t, " (%s)" % what if what else ""))
+    return ", ".join(out) or "none"
+
+
+def _new_fds(now, then):
+    return {fd: t for fd, t in now.items() if then.get(fd) != t}
+
+
+def format_problems(srv, before, snap, probs, closed):
+    tcp = _tcp_sockets()
+    lines = []
+    for prob in probs:
+        kind = prob[0]
+        if kind == "exited":
+            lines.append("httpd's parent (pid %d) exited during the test, "
+                         "status %s" % (srv.proc.pid, prob[1]))
+        elif kind == "zombie":
+            z = prob[1]
+            parent = snap.tree.get(z.ppid)
+            lines.append("zombie: pid %d (%s) not reaped by its parent pid "
+                         "%d (%s: %s)" % (z.pid, z.role, z.ppid,
+                                          parent.role if parent else "?",
+                                          _cmdline(z.ppid)))
+        elif kind == "socket":
+            lines.append("socket file %s: no group of the server listens "
+                         "on it (live: %s)" % (prob[1],
+                                               sorted(snap.listeners())))
+        else:
+            pid, what, d = prob[1], prob[2], prob[3]
+            p = snap.tree[pid]
+            who = "%s pid %d (%s)" % (p.role, pid, _cmdline(pid)[:80])
+            if what == "fds":
+                count, had, others, base_fds = d
+                lines.append(
+                    "descriptors: %s: %d before the test, %d after (baseline "
+                    "%d, tolerance +%d; connections between Apache children "
+                    "and daemons left out)\n    new during this test: %s\n"
+                    "    new since the baseline: %s"
+                    % (who, len(had), len(others), count, FD_TOLERANCE,
+                       _describe_fds(_new_fds(others, had), snap, tcp),
+                       _describe_fds(_new_fds(others, base_fds), snap, tcp)))
+            elif what == "pool":
+                cap, had, conns = d
+                lines.append(
+                    "connections to daemons (connected Unix stream sockets): "
+                    "%s holds %d before the test, %d after (at most %d can "
+                    "be pooled: threads x groups)\n"
+                    "    new during this test: %s"
+                    % (who, len(had), len(conns), cap,
+                       _describe_fds(_new_fds(conns, had), snap, tcp)))
+            else:
+                lines.append(
+                    "connections from Apache children (connected Unix "
+                    "stream sockets): %s still holds %d whose other end is "
+                    "closed: %s"
+                    % (who, len(d), _describe_fds(d, snap, tcp)))
+    if closed:
+        lines.append("(the check closed %d client socket(s) of the test "
+                     "still connected to the server first)" % closed)
+    return lines
+
+
+def post_conditions(srv, before=None, check_fds=True):
+    """The post-conditions on srv after a test, waiting at most
+    SETTLE_TIMEOUT for them to hold: no zombie among its processes, no
+    socket file in its run dir that no live group listens on and, with
+    `before` (a _Snapshot from before the test) and check_fds, the
+    descriptor rules of _fd_problems. Returns failure messages, each
+    naming the process, its counts and the new descriptors' targets."""
+    snap = _Snapshot(srv)
+    probs = _problems(srv, before, snap, check_fds)
+    closed = 0
+    if probs:
+        closed = _close_client_sockets({srv.port, srv.port2})
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while probs and snap.alive and time.monotonic() < deadline:
+            time.sleep(0.05)
+            snap = _Snapshot(srv)
+            probs = _problems(srv, before, snap, check_fds)
+    if not probs:
+        return []
+    st = _post(srv)
+    st.rebase = True
+    for prob in probs:
+        if prob[0] == "zombie":
+            st.reported.add(("Z", prob[1].pid, prob[1].start))
+        elif prob[0] == "socket":
+            st.reported.add(("S", prob[1]))
+        elif prob[0] == "fd" and prob[2] == "peer":
+            pid = prob[1]
+            st.reported.update(("P", pid, snap.tree[pid].start, t)
+                               for t in prob[3].values())
+    return format_problems(srv, before, snap, probs, closed)
+
+
+def run_dir_leftovers(srv):
+    """After httpd stopped: what is left in its run dir besides
+    RUN_DIR_EXPECTED (the groups' socket files, the pid file, mutexes)."""
+    try:
+        names = os.listdir(os.path.join(srv.root, "run"))
+    except FileNotFoundError:
+        return []
+    return sorted(set(names) - RUN_DIR_EXPECTED)
+
+
+def warm_up(srv, timeout=15.0):
+    """Wait until every process of a fresh server has started up
+    (_settled()), so that the first tests get a baseline too."""
+    srv.get("/env")
+
+    def settled():
+        snap = _Snapshot(srv)
+        return snap.alive and all(_settled(srv, snap, pid)
+                                  for pid, p in snap.tree.items()
+                                  if p.role != "spawned")
+    wait_until(settled, timeout, interval=0.1)
 
 
 # --------------------------------------------------------------------------
@@ -662,29 +1350,85 @@ def server(request):
         _failed_starts[request.param] = str(e)
         srv.cleanup()
         raise
+    warm_up(srv)
     yield srv
     leftovers = srv.stop()
     slow = [l for l in srv.log_since() if any(p in l for p in SHUTDOWN_PATTERNS)]
+    left = run_dir_leftovers(srv)
     srv.cleanup()
     assert not leftovers, "processes outlived httpd %s: %r" % (srv.param, leftovers)
     assert not slow, "children did not exit on SIGTERM (%s):\n%s" % (
         srv.param, "\n".join(slow))
+    assert not left, "left in the run dir after httpd %s stopped (exit " \
+        "status %s): %s" % (srv.param, srv.proc.returncode, left)
+
+
+POSTCHECK_LOG = os.environ.get("GW_POSTCHECK_LOG")
+
+
+def _record(request, srv, before, t_setup, t_check, post):
+    """GW_POSTCHECK_LOG: one JSON line per test with the time the checks
+    took and every process whose descriptors differ from its baseline or
+    from before the test (within the tolerance or not)."""
+    st = _post(srv)
+    snap = _Snapshot(srv)
+    diffs = {}
+    for pid, (start, count, _) in st.base.items():
+        if not (before.same(pid, snap) and snap.tree[pid].start == start):
+            continue
+        o_b, c_b = before.split(pid)
+        o_a, c_a = snap.split(pid)
+        if (len(o_a), len(c_a)) != (len(o_b), len(c_b)) or len(o_a) != count:
+            diffs[pid] = {"role": snap.tree[pid].role, "base": count,
+                          "before": [len(o_b), len(c_b)],
+                          "after": [len(o_a), len(c_a)],
+                          "new": sorted(set(_new_fds(o_a, o_b).values()))}
+    with open(POSTCHECK_LOG, "a") as f:
+        f.write(json.dumps({"test": request.node.nodeid, "param": srv.param,
+                            "setup_ms": round(t_setup * 1000, 2),
+                            "check_ms": round(t_check * 1000, 2),
+                            "baselined": len(st.base), "diffs": diffs,
+                            "post": post}) + "\n")
 
 
 @pytest.fixture(autouse=True)
 def _error_log_guard(request):
-    """Scan the error log lines a test produced for crashes and alerts."""
+    """After each test on the session server: no crash or alert line in
+    the error log (allow_log_alerts to opt out), and post_conditions():
+    descriptors back to baseline (allow_fd_growth to opt out), no zombies,
+    no stray socket files."""
     srv = request.getfixturevalue("server") if "server" in request.fixturenames else None
-    mark = srv.log_mark() if srv else None
-    yield
-    if srv is None or request.node.get_closest_marker("allow_log_alerts"):
+    if srv is None:
+        yield
         return
-    # a crash is reported by the parent slightly after the fact
-    time.sleep(0.02)
-    bad = crash_lines(srv.log_since(mark))
-    if bad:
-        pytest.fail("crash/alert lines in the error log during this test:\n"
-                    + "\n".join(bad[:20]), pytrace=False)
+    t0 = time.monotonic()
+    mark = srv.log_mark()
+    before = _Snapshot(srv)
+    update_baselines(srv, before)
+    t_setup = time.monotonic() - t0
+    yield
+    t1 = time.monotonic()
+    failures = []
+    grow = request.node.get_closest_marker("allow_fd_growth")
+    post = post_conditions(srv, before, check_fds=grow is None)
+    if grow is not None:
+        _post(srv).rebase = True
+    t_check = time.monotonic() - t1
+    if POSTCHECK_LOG:
+        _record(request, srv, before, t_setup, t_check, post)
+    allowed = allowed_alerts(request.node)
+    if allowed is not None:
+        # a crash is reported by the parent slightly after the fact
+        time.sleep(max(0.0, 0.02 - (time.monotonic() - t1)))
+        bad = crash_lines(srv.log_since(mark), allowed)
+        if bad:
+            failures.append("crash/alert lines in the error log during this "
+                            "test:\n" + "\n".join(bad[:20]))
+    if post:
+        failures.append("post-conditions after this test (server %s):\n  "
+                        % srv.param + "\n  ".join(post))
+    if failures:
+        pytest.fail("\n".join(failures), pytrace=False)
 
 
 class LogView:
@@ -728,15 +1472,24 @@ def make_server(request):
 
     yield _make
     problems = []
+    allowed = allowed_alerts(request.node)
     for srv in started:
+        # while it runs: no zombie, no stray socket file (the descriptor
+        # rules need a baseline from before the test: not for these)
+        if srv.proc is not None and srv.proc.poll() is None:
+            problems.extend(post_conditions(srv))
         leftovers = srv.stop()
         if leftovers:
             problems.append("processes outlived httpd: %r" % leftovers)
         slow = [l for l in srv.log_since() if any(p in l for p in SHUTDOWN_PATTERNS)]
         if slow:
             problems.append("children did not exit on SIGTERM:\n" + "\n".join(slow))
-        if not request.node.get_closest_marker("allow_log_alerts"):
-            bad = crash_lines(srv.log_since())
+        left = run_dir_leftovers(srv)
+        if left:
+            problems.append("left in the run dir after httpd stopped (exit "
+                            "status %s): %s" % (srv.proc.returncode, left))
+        if allowed is not None:
+            bad = crash_lines(srv.log_since(), allowed)
             if bad:
                 problems.append("crash/alert lines:\n" + "\n".join(bad[:20]))
         srv.cleanup()
