@@ -339,6 +339,12 @@ static void *APR_THREAD_FUNC worker_main(apr_thread_t *t, void *data)
             case GW_DSERVE_KEEP:
                 dc->served++;
                 gw_conn_idle(dc->conn);
+                /* Counted before the connection can carry another request:
+                 * past maximum-requests, rearm() answers CLOSE instead. */
+                if (!reject) {
+                    count_request();
+                    reject = 1; /* counted */
+                }
                 rearm(dc);
                 break;
             case GW_DSERVE_GONE:

@@ -14,6 +14,9 @@
 #include "gw_proxy.h"
 #include "mpm_common.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <Python.h>
 
 static int gw_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -55,11 +58,33 @@ static int gw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return gw_pm_post_config(pconf, ptemp, s);
 }
 
+/* The stop signals are held from loading Python until it has started:
+ * the MPM's handler for them (just_die) exits on the spot, and an exit in
+ * the middle of dlopen() or Py_Initialize() runs the exit handlers over
+ * half-built state (an Apache child stopped while still starting crashed
+ * so). A signal that comes meanwhile is delivered at gw_child_init's end. */
+static sigset_t held_signals;
+static int signals_held;
+
+static void hold_stop_signals(void)
+{
+    sigset_t stops;
+
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGHUP);
+    sigaddset(&stops, SIGUSR1);
+    sigaddset(&stops, SIGWINCH);
+    signals_held = pthread_sigmask(SIG_BLOCK, &stops, &held_signals) == 0;
+}
+
 /* Runs in every Apache child before it gives up root: the Python half is
  * loaded while the module's directory is surely readable. */
 static int gw_drop_privileges(apr_pool_t *pchild, server_rec *s)
 {
     if (gw_config_server(s)->restrict_embedded != 1) {
+        hold_stop_signals();
         gw_pyapi_load(s);
     }
     return DECLINED;
@@ -71,6 +96,10 @@ static void gw_child_init(apr_pool_t *pchild, server_rec *s)
     gw_proxy_child_init(pchild, s);
     if (gw_pyapi != NULL) {
         gw_pyapi->embed_child_init(pchild, s);
+    }
+    if (signals_held) {
+        signals_held = 0;
+        pthread_sigmask(SIG_SETMASK, &held_signals, NULL);
     }
 }
 
