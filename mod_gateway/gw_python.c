@@ -15,7 +15,6 @@
 #include "apr_thread_mutex.h"
 #include "httpd.h"
 #include "http_log.h"
-#include <malloc.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -26,8 +25,6 @@
  * word at a time, and nearly always one memcmp (apr_hash cost three times
  * more, and a request looks up some 35 keys). */
 #define GW_KEY_SLOTS 1024
-/* Blocks this large are mmap()ed by malloc (gw_python_init). */
-#define GW_MMAP_THRESHOLD (128 * 1024)
 
 typedef struct {
     const char *bytes;
@@ -147,12 +144,6 @@ apr_status_t gw_python_init(apr_pool_t *pool, const gw_python_config_t *cfg)
     gw_py.cfg = *cfg;
     gw_py.pool = pool;
     gw_py.interps = apr_hash_make(pool);
-    /* A fixed mmap threshold: glibc otherwise raises it (up to 32 MiB)
-     * after the first large block is freed (a 1 MiB response body, say),
-     * and from then on such temporaries live in the heap instead of going
-     * back to the system when freed. The holes smaller blocks leave are
-     * handed back by gw_adapter.c's periodic malloc_trim. */
-    mallopt(M_MMAP_THRESHOLD, GW_MMAP_THRESHOLD);
     snapshot_environ(pool);
     rv = apr_thread_mutex_create(&gw_py.lock, APR_THREAD_MUTEX_DEFAULT, pool);
     if (rv != APR_SUCCESS || (rv = start_runtime(pool)) != APR_SUCCESS) {

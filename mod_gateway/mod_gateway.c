@@ -58,15 +58,13 @@ static int gw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return gw_pm_post_config(pconf, ptemp, s);
 }
 
-/* The stop signals are held from loading Python until it has started:
- * the MPM's handler for them (just_die) exits on the spot, and an exit in
- * the middle of dlopen() or Py_Initialize() runs the exit handlers over
- * half-built state (an Apache child stopped while still starting crashed
- * so). A signal that comes meanwhile is delivered at gw_child_init's end. */
-static sigset_t held_signals;
-static int signals_held;
-
-static void hold_stop_signals(void)
+/* The stop signals are held while Python loads and while it starts: the
+ * MPM's handler for them (just_die) exits on the spot, and an exit in the
+ * middle of dlopen() or Py_Initialize() would run the exit handlers over
+ * half-built state. Each hook gives back the mask it found (the MPMs
+ * change it between the hooks), so a signal that came meanwhile is
+ * delivered as the hook returns. */
+static void hold_stop_signals(sigset_t *old)
 {
     sigset_t stops;
 
@@ -76,30 +74,33 @@ static void hold_stop_signals(void)
     sigaddset(&stops, SIGHUP);
     sigaddset(&stops, SIGUSR1);
     sigaddset(&stops, SIGWINCH);
-    signals_held = pthread_sigmask(SIG_BLOCK, &stops, &held_signals) == 0;
+    pthread_sigmask(SIG_BLOCK, &stops, old);
 }
 
 /* Runs in every Apache child before it gives up root: the Python half is
  * loaded while the module's directory is surely readable. */
 static int gw_drop_privileges(apr_pool_t *pchild, server_rec *s)
 {
+    sigset_t old;
+
     if (gw_config_server(s)->restrict_embedded != 1) {
-        hold_stop_signals();
+        hold_stop_signals(&old);
         gw_pyapi_load(s);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     return DECLINED;
 }
 
 static void gw_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    sigset_t old;
+
     gw_pm_child_init();
     gw_proxy_child_init(pchild, s);
     if (gw_pyapi != NULL) {
+        hold_stop_signals(&old);
         gw_pyapi->embed_child_init(pchild, s);
-    }
-    if (signals_held) {
-        signals_held = 0;
-        pthread_sigmask(SIG_SETMASK, &held_signals, NULL);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
 }
 
