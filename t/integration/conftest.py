@@ -18,6 +18,7 @@ import json
 import os
 import pathlib
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -218,7 +219,21 @@ def render_config(root, mpm, mode, port, port2, extra=""):
         ROOT=root, GW_MODULE=GW_MODULE, LOAD_MODULES=load_module_lines(mpm),
         USER=RUN_USER, GROUP=RUN_GROUP, PORT=port, PORT2=port2, MPM=mpm,
         MPM_CONFIG=MPM_CONFIG[mpm], MODE=mode, MODE_CONFIG=mode_cfg,
-        APP_MOUNTS=mounts, EXTRA=extra)
+        APP_MOUNTS=mounts, EXTRA=extra + core_dump_config())
+
+
+def core_dump_config():
+    """With GW_CORE_DIR set (a directory www-data can write), every test
+    httpd dumps core there: for chasing a crash that only CI shows. Set
+    kernel.core_pattern to a path under it as well."""
+    d = os.environ.get("GW_CORE_DIR")
+    return '\nCoreDumpDirectory "%s"\n' % d if d else ""
+
+
+def _allow_core():
+    if os.environ.get("GW_CORE_DIR"):
+        resource.setrlimit(resource.RLIMIT_CORE,
+                           (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
 
 def check_module_built():
@@ -555,7 +570,7 @@ class HttpdServer:
         self.proc = subprocess.Popen(
             [GW_HTTPD, "-f", self.conf, "-DFOREGROUND"],
             stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
-            start_new_session=True, cwd=self.root)
+            start_new_session=True, cwd=self.root, preexec_fn=_allow_core)
         stderr.close()
         deadline = time.monotonic() + START_TIMEOUT
         while True:
