@@ -13,6 +13,7 @@
 #include <string.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,32 +22,116 @@ static void *pool_alloc(void *baton, size_t size)
     return apr_palloc((apr_pool_t *)baton, size);
 }
 
-/* The process's spare big buffers (see GW_CONN_BUF_BIG). */
-static pthread_mutex_t big_lock = PTHREAD_MUTEX_INITIALIZER;
-static char *big_cache[GW_CONN_BIG_CACHE];
-static int big_cached;
+/* The process's spare big buffers (see GW_CONN_BUF_BIG). They are mapped
+ * on their own, so a buffer given up goes back to the system at once
+ * rather than staying in malloc's arenas. Spares that sat unused through a
+ * whole GW_CONN_BIG_IDLE window are given up: after a burst of large
+ * bodies the process shrinks back to what its traffic needs. */
+static struct {
+    pthread_mutex_t lock;
+    char *spare[GW_CONN_BIG_CACHE];
+    int n;
+    int low;            /* fewest spares since the window began */
+    apr_time_t window;  /* when it began */
+} bigs = { PTHREAD_MUTEX_INITIALIZER, { NULL }, 0, 0, 0 };
+
+#ifdef __SANITIZE_ADDRESS__
+/* Under AddressSanitizer from malloc, where overruns are caught. */
+static char *map_big(void)
+{
+    return malloc(GW_CONN_BUF_BIG);
+}
+
+static void unmap_big(char *b)
+{
+    free(b);
+}
+#else
+/* Between two inaccessible guard pages: a bug that ran past either end
+ * (the bytes come from a daemon, which is untrusted) faults at once
+ * instead of corrupting a neighbour. */
+#define GW_CONN_GUARD 4096
+
+static char *map_big(void)
+{
+    char *b = mmap(NULL, GW_CONN_BUF_BIG + 2 * GW_CONN_GUARD, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    if (b == MAP_FAILED) {
+        return NULL;
+    }
+    if (mprotect(b + GW_CONN_GUARD, GW_CONN_BUF_BIG,
+                 PROT_READ | PROT_WRITE) != 0) {
+        munmap(b, GW_CONN_BUF_BIG + 2 * GW_CONN_GUARD);
+        return NULL;
+    }
+    return b + GW_CONN_GUARD;
+}
+
+static void unmap_big(char *b)
+{
+    munmap(b - GW_CONN_GUARD, GW_CONN_BUF_BIG + 2 * GW_CONN_GUARD);
+}
+#endif
+
+/* With bigs.lock held: ends the window if it is over, handing back the
+ * spares that none of its exchanges needed (at most GW_CONN_BIG_CACHE
+ * munmaps, once a window). */
+static void expire_bigs(apr_time_t now)
+{
+    if (now - bigs.window < GW_CONN_BIG_IDLE) {
+        return;
+    }
+    while (bigs.low > 0 && bigs.n > 0) {
+        unmap_big(bigs.spare[bigs.n - 1]);
+        __atomic_store_n(&bigs.n, bigs.n - 1, __ATOMIC_RELAXED);
+        bigs.low--;
+    }
+    bigs.low = bigs.n;
+    bigs.window = now;
+}
 
 static char *take_big(void)
 {
     char *b = NULL;
 
-    pthread_mutex_lock(&big_lock);
-    if (big_cached > 0) {
-        b = big_cache[--big_cached];
+    pthread_mutex_lock(&bigs.lock);
+    if (bigs.n > 0) {
+        b = bigs.spare[bigs.n - 1];
+        __atomic_store_n(&bigs.n, bigs.n - 1, __ATOMIC_RELAXED);
+        if (bigs.n < bigs.low) {
+            bigs.low = bigs.n;
+        }
     }
-    pthread_mutex_unlock(&big_lock);
-    return b ? b : malloc(GW_CONN_BUF_BIG);
+    pthread_mutex_unlock(&bigs.lock);
+    return b ? b : map_big();
 }
 
 static void give_big(char *b)
 {
-    pthread_mutex_lock(&big_lock);
-    if (big_cached < GW_CONN_BIG_CACHE) {
-        big_cache[big_cached++] = b;
+    pthread_mutex_lock(&bigs.lock);
+    if (bigs.n < GW_CONN_BIG_CACHE) {
+        bigs.spare[bigs.n] = b;
+        __atomic_store_n(&bigs.n, bigs.n + 1, __ATOMIC_RELAXED);
         b = NULL;
     }
-    pthread_mutex_unlock(&big_lock);
-    free(b);
+    expire_bigs(apr_time_now());
+    pthread_mutex_unlock(&bigs.lock);
+    if (b) {
+        unmap_big(b);
+    }
+}
+
+/* Expires spares when no exchange takes or gives big buffers any more. */
+static void trim_bigs(void)
+{
+    /* An unlocked peek: a stale answer only puts the trim off to the next
+     * exchange. */
+    if (__atomic_load_n(&bigs.n, __ATOMIC_RELAXED) > 0) {
+        pthread_mutex_lock(&bigs.lock);
+        expire_bigs(apr_time_now());
+        pthread_mutex_unlock(&bigs.lock);
+    }
 }
 
 static void drop_big(gw_conn_t *c)
@@ -114,6 +199,18 @@ int gw_conn_pending(const gw_conn_t *c)
     return c->off < c->len;
 }
 
+int gw_conn_buffered_type(const gw_conn_t *c)
+{
+    const unsigned char *h = (const unsigned char *)c->buf + c->off;
+
+    if (c->len - c->off < GW_WIRE_HEADER_LEN
+        || !gw_wire_decoder_idle(&c->dec)
+        || h[0] != GW_WIRE_MAGIC0 || h[1] != GW_WIRE_MAGIC1) {
+        return 0;
+    }
+    return h[3];
+}
+
 void gw_conn_idle(gw_conn_t *c)
 {
     int i;
@@ -128,6 +225,9 @@ void gw_conn_idle(gw_conn_t *c)
     if (c->big && c->off >= c->len) {
         drop_big(c);
         c->off = c->len = 0;
+    }
+    else {
+        trim_bigs();
     }
 }
 

@@ -22,10 +22,12 @@
  * out, half the context switches). Big buffers are shared by the process:
  * a connection takes one from a cache of GW_CONN_BIG_CACHE and gives it
  * back when its exchange ends (gw_conn_idle), so steady streaming costs no
- * page faults and the process keeps at most that many. */
+ * page faults and the process keeps at most that many; spares no exchange
+ * took for a whole GW_CONN_BIG_IDLE are unmapped. */
 #define GW_CONN_BUF 16384
 #define GW_CONN_BUF_BIG (128 * 1024)
 #define GW_CONN_BIG_CACHE 8
+#define GW_CONN_BIG_IDLE apr_time_from_sec(1)
 #define GW_CONN_MAXFDS 8
 
 typedef struct {
@@ -70,9 +72,15 @@ int gw_conn_next(gw_conn_t *c, gw_wire_frame_t *f, int *fd_out,
  * syscall). */
 int gw_conn_pending(const gw_conn_t *c);
 
+/* The type of the next frame if its whole header is already buffered and
+ * no frame is half read, else 0. A peek: gw_conn_next() still decodes and
+ * checks it. */
+int gw_conn_buffered_type(const gw_conn_t *c);
+
 /* The exchange on c is over: descriptors passed with no FILE frame are
  * closed, and a big read buffer, if nothing is left in it, goes back to
- * the process's cache, so a pooled connection holds only the small one. */
+ * the process's cache, so a pooled connection holds only the small one;
+ * spares idle for GW_CONN_BIG_IDLE are unmapped. */
 void gw_conn_idle(gw_conn_t *c);
 
 /* Writes all of iov (partial writes resumed), within timeout.
