@@ -127,6 +127,16 @@ static apr_status_t read_body_frame(gw_dreq_t *q, char *buf,
         memcpy(buf + *got, f.u.chunk.data, f.u.chunk.len);
         *got += f.u.chunk.len;
         if (f.u.chunk.last) {
+            /* A BODY that ends the body comes with BODY_END behind it,
+             * unasked: take it now and the app's next read needs no READ
+             * (if it is not here yet, it answers the next READ). */
+            if (gw_conn_buffered_type(q->conn) == GW_WIRE_T_BODY_END) {
+                if (gw_conn_next(q->conn, &f, &fd, 0, &rv) != 1) {
+                    q->broken = 1; /* a BODY_END with a payload */
+                    return APR_EGENERAL;
+                }
+                q->body_done = 1;
+            }
             return APR_SUCCESS;
         }
     }
@@ -378,6 +388,11 @@ static int read_request(gw_dserve_ctx_t *ctx, gw_dconn_t *dc,
                 return -1;
             }
             dc->authenticated = 1;
+            continue;
+        }
+        if (f.type == GW_WIRE_T_BODY_END) {
+            /* Sent unasked after the last BODY of a request whose app did
+             * not read to the end: nothing is waiting for it. */
             continue;
         }
         if (f.type != GW_WIRE_T_REQUEST || take_request(pool, &f, e, q) < 0) {

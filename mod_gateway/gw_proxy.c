@@ -180,12 +180,15 @@ typedef struct {
     apr_interval_time_t timeout;
     apr_bucket_brigade *out;
     apr_bucket_brigade *in;
+    apr_bucket_brigade *more;  /* client bytes that were already there */
+    apr_status_t in_error;     /* the client read failed after bytes came */
     char *body;              /* client body bytes, when too scattered */
     int got_frame;           /* the daemon answered this request */
     int head;                /* HEAD applied */
     int no_body;
     int passed;              /* bytes went down the output filters */
     int body_done;
+    int end_sent;              /* BODY_END went out: READs need no answer */
     int reusable;
     int surplus;             /* body bytes past Content-Length came */
     apr_off_t clen, sent;
@@ -269,31 +272,66 @@ static int fail(gw_px_t *px, int status, const char *tag, const char *why)
     return status;
 }
 
-/* Up to want client body bytes, left in px->in; *len is how many, 0 at
- * the end of the body. */
-static apr_status_t read_client(gw_px_t *px, apr_size_t want,
-                                apr_off_t *len)
+/* One read of the client's body into bb; *len is how many bytes came. */
+static apr_status_t read_some(gw_px_t *px, apr_bucket_brigade *bb,
+                              apr_size_t want, apr_read_type_e block,
+                              apr_off_t *len)
 {
-    request_rec *r = px->r;
     apr_status_t rv;
 
     *len = 0;
+    rv = ap_get_brigade(px->r->input_filters, bb, AP_MODE_READBYTES, block,
+                        want);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!APR_BRIGADE_EMPTY(bb) && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb))) {
+        px->body_done = 1;
+    }
+    return apr_brigade_length(bb, 1, len);
+}
+
+/* Up to want client body bytes, left in px->in; *len is how many, 0 at
+ * the end of the body. Waits for the first bytes, then takes what else
+ * has already arrived, up to want: the core input filter hands out one
+ * socket read (about 8 KB) per call, and a BODY frame per call would cost
+ * the upload a round trip to the daemon per 8 KB instead of per 64 KiB.
+ * A failure met after some bytes were taken is kept for the next call,
+ * so those bytes still go out first. */
+static apr_status_t read_client(gw_px_t *px, apr_size_t want,
+                                apr_off_t *len)
+{
+    apr_status_t rv;
+    apr_off_t more;
+
+    *len = 0;
+    apr_brigade_cleanup(px->in);
+    if (px->in_error != APR_SUCCESS) {
+        return px->in_error;
+    }
     while (!px->body_done && *len == 0) {
-        apr_brigade_cleanup(px->in);
-        rv = ap_get_brigade(r->input_filters, px->in, AP_MODE_READBYTES,
-                            APR_BLOCK_READ, want);
+        rv = read_some(px, px->in, want, APR_BLOCK_READ, len);
         if (rv != APR_SUCCESS) {
             apr_brigade_cleanup(px->in);
             return rv;
         }
-        if (!APR_BRIGADE_EMPTY(px->in)
-            && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(px->in))) {
-            px->body_done = 1;
+    }
+    if (px->more == NULL) {
+        px->more = apr_brigade_create(px->r->pool,
+                                      px->r->connection->bucket_alloc);
+    }
+    while (!px->body_done && *len > 0 && (apr_size_t)*len < want) {
+        rv = read_some(px, px->more, want - (apr_size_t)*len,
+                       APR_NONBLOCK_READ, &more);
+        if (rv != APR_SUCCESS && !APR_STATUS_IS_EAGAIN(rv)) {
+            px->in_error = rv;
         }
-        if ((rv = apr_brigade_length(px->in, 1, len)) != APR_SUCCESS) {
-            apr_brigade_cleanup(px->in);
-            return rv;
+        if (rv != APR_SUCCESS || more == 0) {
+            apr_brigade_cleanup(px->more);
+            break;
         }
+        APR_BRIGADE_CONCAT(px->in, px->more);
+        *len += more;
     }
     return APR_SUCCESS;
 }
@@ -332,16 +370,21 @@ static int body_iovec(gw_px_t *px, struct iovec *iov, int max, char *hdr,
 
 /* READ: the app wants body bytes; the client is read only now, so a large
  * upload never has to fit anywhere. One BODY (1..want bytes) or BODY_END
- * answers each READ. */
+ * answers each READ; a BODY that ends the body goes out with BODY_END
+ * behind it, which answers the next READ before it is sent (the app's
+ * last read, the one that finds the end, costs no round trip). */
 static int on_read(gw_px_t *px, uint32_t want)
 {
     apr_size_t cap = want < GW_PROXY_BODY_CHUNK ? want : GW_PROXY_BODY_CHUNK;
     struct iovec iov[GW_PROXY_BODY_IOV];
-    char hdr[GW_WIRE_HEADER_LEN];
+    char hdr[GW_WIRE_HEADER_LEN], end[GW_WIRE_HEADER_LEN];
     apr_off_t len = 0;
     apr_status_t rv, wv;
     int type, n;
 
+    if (px->end_sent) {
+        return OK; /* answered already */
+    }
     rv = read_client(px, cap, &len);
     type = len > 0 ? GW_WIRE_T_BODY : GW_WIRE_T_BODY_END;
     if (rv != APR_SUCCESS) {
@@ -352,7 +395,14 @@ static int on_read(gw_px_t *px, uint32_t want)
         px->reusable = 0;
     }
     gw_wire_encode_header(hdr, type, (size_t)len, NULL, NULL);
-    n = body_iovec(px, iov, GW_PROXY_BODY_IOV, hdr, (apr_size_t)len);
+    n = body_iovec(px, iov, GW_PROXY_BODY_IOV - 1, hdr, (apr_size_t)len);
+    if (type == GW_WIRE_T_BODY && px->body_done && px->in_error == 0) {
+        gw_wire_encode_header(end, GW_WIRE_T_BODY_END, 0, NULL, NULL);
+        iov[n].iov_base = end;
+        iov[n++].iov_len = GW_WIRE_HEADER_LEN;
+        type = GW_WIRE_T_BODY_END;
+    }
+    px->end_sent = type == GW_WIRE_T_BODY_END;
     wv = gw_conn_writev(px->c, iov, n, px->timeout);
     apr_brigade_cleanup(px->in);
     if (wv != APR_SUCCESS) {

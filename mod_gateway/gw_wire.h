@@ -44,7 +44,10 @@
  *    of the payload is the start of the request body, possibly none.
  *  - READ: the app wants up to `want` body bytes; the child answers with
  *    BODY frames totalling at most `want` bytes, or BODY_END. 0 is refused,
- *    as it could only be answered by nothing (a deadlock).
+ *    as it could only be answered by nothing (a deadlock). A BODY that
+ *    ends the body may be followed at once by BODY_END, unasked: it is the
+ *    answer to the daemon's next READ (the child sends none after it), and
+ *    a daemon that asks no more drops it before the next REQUEST.
  *  - HEAD: the pair section must end exactly at the end of the payload.
  *    Status and headers are only framed here; their content is validated
  *    by gw_http.h in the child.

@@ -316,3 +316,32 @@ def test_hostile_daemon(hsrv, case):
     bad = C.crash_lines(lines)
     assert not bad, "\n".join(bad)
 
+
+
+def test_body_frames(hsrv):
+    """How the child answers READ (gw_proxy.c on_read), seen from a raw
+    daemon: a chunked 100 KiB body in 1 KiB chunks, sent by the client in
+    one go, is not answered a chunk per READ (Apache's HTTP_IN filter hands
+    out at most one chunk per call; the child takes what else has already
+    arrived, up to the 64 KiB the READ asked for); the BODY that ends the
+    body carries BODY_END behind it, unasked; and a READ after that gets no
+    second answer."""
+    t = C.token()
+    body = b"".join(b"400\r\n" + bytes([97 + i % 26]) * 1024 + b"\r\n"
+                    for i in range(100)) + b"0\r\n\r\n"
+    with hsrv.raw() as conn:
+        conn.send(("POST /hx?case=body_probe&t=%s HTTP/1.1\r\n"
+                   "Host: localhost:%d\r\nContent-Type: "
+                   "application/octet-stream\r\n"
+                   "Transfer-Encoding: chunked\r\n\r\n"
+                   % (t, hsrv.port)).encode() + body)
+        r = conn.read_response(method="POST", timeout=30)
+    assert r.status == 200 and r.complete, r
+    first, second, third = json.loads(r.body)["answers"]
+    assert first == [65536], first
+    assert second == [102400 - 65536, "end"], second
+    assert third == [], third
+    # the app shut its side after the answer: the group serves again once
+    # it has recorded so (see hostile.wsgi)
+    assert C.read_marker(os.path.join(hsrv.tmp, "hostile-" + t), 10.0)
+    assert C.wait_until(lambda: _ok(hsrv), 10.0)

@@ -406,6 +406,63 @@ CASES = {
 }
 
 
+# ---- the request body -------------------------------------------------------
+
+T_BODY, T_BODY_END = 0x03, 0x04
+BODY_WANT = 65536
+
+
+def read_frame(sock, timeout):
+    """(type, payload) of the next frame the child sends, or None if none
+    comes within timeout."""
+    sock.settimeout(timeout)
+    try:
+        hdr = b""
+        while len(hdr) < 8:
+            got = sock.recv(8 - len(hdr))
+            if not got:
+                return None
+            hdr += got
+        n = struct.unpack(">I", hdr[4:8])[0]
+        payload = b""
+        while len(payload) < n:
+            got = sock.recv(min(n - len(payload), 1 << 16))
+            if not got:
+                return None
+            payload += got
+        return hdr[3], payload
+    except socket.timeout:
+        return None
+    finally:
+        sock.settimeout(WAIT_LIMIT)
+
+
+def body_probe(w):
+    """Asks for the body with raw READ frames and reports how the child
+    answered each: the sizes of its BODY frames, and whether BODY_END came
+    (unasked or not). A third READ, after the end, must get no answer."""
+    answers = []
+    for _ in range(3):
+        if not w.send(frame(T_READ, struct.pack(">I", BODY_WANT))):
+            break
+        got = []
+        while True:
+            f = read_frame(w.sock, 1.0)
+            if f is None:
+                break
+            got.append(len(f[1]) if f[0] == T_BODY else
+                       "end" if f[0] == T_BODY_END else "type %#x" % f[0])
+            if f[0] != T_BODY:
+                break
+        answers.append(got)
+    body = json.dumps({"answers": answers}).encode()
+    w.send(head(headers=[(b"Content-Type", b"application/json"),
+                         clen(len(body))]) + data(body) + END)
+
+
+CASES["body_probe"] = body_probe
+
+
 # ---- the app ----------------------------------------------------------------
 
 def record(environ, token, result):
