@@ -280,8 +280,33 @@ static void dio_log(gw_io_t *io, int level, const char *msg)
     ap_log_error(APLOG_MARK, level, 0, q->server, "%s", msg);
 }
 
+/* What completes in the gather buffer or from bytes already here: the
+ * conditions under which dio_read, dio_head and dio_write make no
+ * syscall. */
+static int dio_quick(gw_io_t *io, gw_io_op_t op, const gw_head_t *head,
+                     apr_size_t len, int flush)
+{
+    gw_dreq_t *q = io->baton;
+    size_t need;
+
+    switch (op) {
+        case GW_IO_READ:
+            return q->prefix_len > 0 || q->body_done || len == 0;
+        case GW_IO_HEAD:
+            need = gw_wire_head_size(strlen(head->status_line),
+                                     (const gw_pair_t *)head->headers->elts,
+                                     (size_t)head->headers->nelts);
+            return need != 0 && q->out_len + need <= GW_DSERVE_OUT;
+        case GW_IO_WRITE:
+            return !flush && len <= GW_WIRE_CAP_DATA
+                   && q->out_len + GW_WIRE_HEADER_LEN + len <= GW_DSERVE_OUT;
+    }
+    return 0;
+}
+
 static const gw_io_ops_t dio_ops = {
     dio_read, dio_head, dio_write, dio_sendfile, dio_finish, dio_log,
+    dio_quick,
 };
 
 /* ---- one request --------------------------------------------------- */

@@ -171,9 +171,17 @@ static void embed_log(gw_io_t *io, int level, const char *msg)
     ap_log_rerror(APLOG_MARK, level, 0, e->r, "%s", msg);
 }
 
+/* The head only fills in request_rec; everything else may reach the
+ * network through the filters. */
+static int embed_quick(gw_io_t *io, gw_io_op_t op, const gw_head_t *head,
+                       apr_size_t len, int flush)
+{
+    return op == GW_IO_HEAD;
+}
+
 static const gw_io_ops_t embed_ops = {
     embed_read, embed_head, embed_write, embed_sendfile, embed_finish,
-    embed_log,
+    embed_log, embed_quick,
 };
 
 /* ---- the child ----------------------------------------------------- */

@@ -6,6 +6,7 @@
  * multipart parsers rely on that), read()/read(-1) returns the rest.
  */
 #include "gw_input.h"
+#include "gw_python.h"
 
 #include "apr_strings.h"
 
@@ -37,9 +38,8 @@ static Py_ssize_t pull(gw_input_t *self, char *dst, size_t want)
     if (self->eof || want == 0) {
         return 0;
     }
-    Py_BEGIN_ALLOW_THREADS
-    rv = io->ops->read(io, dst, &n);
-    Py_END_ALLOW_THREADS
+    GW_IO_CALL(io, GW_IO_READ, NULL, want, 0, rv = io->ops->read(io, dst,
+                                                                  &n));
     if (rv != APR_SUCCESS) {
         char msg[120];
 

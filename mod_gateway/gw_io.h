@@ -3,7 +3,8 @@
  * its transport: Apache brigades in embedded mode (gw_embed.c), socket
  * frames in a daemon.
  *
- * Every operation is called with the GIL released. Nothing here includes
+ * Every operation is called with the GIL released, except one that the
+ * transport's quick() says completes from memory. Nothing here includes
  * Python.h, so transports stay free of Python.
  */
 #ifndef GW_IO_H
@@ -31,6 +32,9 @@ typedef struct {
 
 typedef struct gw_io gw_io_t;
 
+/* The operations quick() is asked about. */
+typedef enum { GW_IO_READ, GW_IO_HEAD, GW_IO_WRITE } gw_io_op_t;
+
 typedef struct {
     /* Up to *len request-body bytes into buf; *len = 0 at the end of the
      * body. An error means the client is gone or too slow. */
@@ -50,7 +54,17 @@ typedef struct {
     apr_status_t (*finish)(gw_io_t *io, int ok);
     /* One log line (level is an APLOG_* level), already tagged. */
     void (*log)(gw_io_t *io, int level, const char *msg);
+    /* Optional (NULL: never). 1 when op will complete from memory, with no
+     * syscall and no wait: a read the transport already holds the bytes or
+     * the end for, a head or a write that only fills a buffer (head: for
+     * GW_IO_HEAD; len, flush: for GW_IO_WRITE). The adapter then calls it
+     * with the GIL held: releasing the GIL around a memcpy costs two futex
+     * calls and, when other threads wait for the GIL, a switch to one of
+     * them. */
+    int (*quick)(gw_io_t *io, gw_io_op_t op, const gw_head_t *head,
+                 apr_size_t len, int flush);
 } gw_io_ops_t;
+
 
 struct gw_io {
     const gw_io_ops_t *ops;

@@ -84,4 +84,20 @@ void gw_python_interrupt(gw_py_request_t *req);
         PyEval_RestoreThread(gw_save_); \
     } while (0)
 
+/* Runs expr, a call of the transport operation op, with the GIL released
+ * unless the transport's quick() (gw_io.h) says it completes from memory.
+ * GIL: held. */
+#define GW_IO_CALL(io, op, head, len, flush, expr) \
+    do { \
+        if ((io)->ops->quick && (io)->ops->quick((io), (op), (head), (len), \
+                                                 (flush))) { \
+            expr; \
+        } \
+        else { \
+            Py_BEGIN_ALLOW_THREADS \
+            expr; \
+            Py_END_ALLOW_THREADS \
+        } \
+    } while (0)
+
 #endif /* GW_PYTHON_H */

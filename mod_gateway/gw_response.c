@@ -200,9 +200,8 @@ int gw_response_commit(gw_response_t *resp)
     resp->no_body = resp->info->header_only
         || gw_http_status_has_no_body(resp->head.status);
     resp->committed = 1;
-    Py_BEGIN_ALLOW_THREADS
-    rv = io->ops->head(io, &resp->head);
-    Py_END_ALLOW_THREADS
+    GW_IO_CALL(io, GW_IO_HEAD, &resp->head, 0, 0,
+               rv = io->ops->head(io, &resp->head));
     if (rv != APR_SUCCESS) {
         resp->client_gone = 1;
         return -1;
@@ -249,9 +248,8 @@ static int send_bytes(gw_response_t *resp, const char *buf, apr_size_t len,
     if (len == 0) {
         return 0;
     }
-    Py_BEGIN_ALLOW_THREADS
-    rv = io->ops->write(io, buf, len, flush);
-    Py_END_ALLOW_THREADS
+    GW_IO_CALL(io, GW_IO_WRITE, NULL, len, flush,
+               rv = io->ops->write(io, buf, len, flush));
     if (rv != APR_SUCCESS) {
         resp->client_gone = 1;
         return -1;
