@@ -27,6 +27,11 @@ typedef struct {
     gw_conn_t *conn;
     const char *prefix;     /* body bytes that came with REQUEST */
     apr_size_t prefix_len;
+    const char *chunk;      /* body bytes of a BODY frame, in the conn's */
+    apr_size_t chunk_len;   /* buffer, not yet given to the app */
+    apr_size_t allowed;     /* what the READ being answered still allows */
+    int answering;          /* a READ's answer is not all read yet */
+    int in_frame;           /* a BODY frame has chunks still to come */
     int body_done;
     int broken;             /* the connection cannot be reused */
     char *out;
@@ -99,47 +104,49 @@ static apr_status_t put_error(gw_dreq_t *q, uint32_t code, const char *msg)
 
 /* ---- the transport ------------------------------------------------- */
 
-/* Collects one BODY frame (all its chunks) into buf. */
-static apr_status_t read_body_frame(gw_dreq_t *q, char *buf,
-                                    apr_size_t want, apr_size_t *got)
+/* The next piece of a READ's answer: a chunk of a BODY frame, left in
+ * q->chunk (it points into the connection's read buffer, valid until the
+ * next gw_conn_next()), or BODY_END. A BODY that ends the body comes with
+ * BODY_END behind it, unasked: that is taken at once, so the app's next
+ * read needs no READ (if it is not here yet, it answers the next READ). */
+static apr_status_t next_chunk(gw_dreq_t *q)
 {
     gw_wire_frame_t f;
     apr_status_t rv;
     int fd = -1, rc;
 
-    *got = 0;
-    for (;;) {
-        rc = gw_conn_next(q->conn, &f, &fd, q->ctx->socket_timeout, &rv);
-        if (rc <= 0) {
-            q->broken = 1;
-            return rc == 0 ? APR_EOF : rv;
-        }
-        if (f.type == GW_WIRE_T_BODY_END) {
-            q->body_done = 1;
-            return APR_SUCCESS;
-        }
-        if (f.type != GW_WIRE_T_BODY || *got + f.u.chunk.len > want) {
-            /* ABORT (the client went away) or a protocol error. */
-            q->broken = 1;
-            return f.type == GW_WIRE_T_ABORT ? APR_ECONNABORTED
-                                             : APR_EGENERAL;
-        }
-        memcpy(buf + *got, f.u.chunk.data, f.u.chunk.len);
-        *got += f.u.chunk.len;
-        if (f.u.chunk.last) {
-            /* A BODY that ends the body comes with BODY_END behind it,
-             * unasked: take it now and the app's next read needs no READ
-             * (if it is not here yet, it answers the next READ). */
-            if (gw_conn_buffered_type(q->conn) == GW_WIRE_T_BODY_END) {
-                if (gw_conn_next(q->conn, &f, &fd, 0, &rv) != 1) {
-                    q->broken = 1; /* a BODY_END with a payload */
-                    return APR_EGENERAL;
-                }
-                q->body_done = 1;
+    rc = gw_conn_next(q->conn, &f, &fd, q->ctx->socket_timeout, &rv);
+    if (rc <= 0) {
+        q->broken = 1;
+        return rc == 0 ? APR_EOF : rv;
+    }
+    if (f.type == GW_WIRE_T_BODY_END && !q->in_frame) {
+        q->body_done = 1;
+        q->answering = 0;
+        return APR_SUCCESS;
+    }
+    if (f.type != GW_WIRE_T_BODY || f.u.chunk.len > q->allowed) {
+        /* ABORT (the client went away) or a protocol error. */
+        q->broken = 1;
+        return f.type == GW_WIRE_T_ABORT ? APR_ECONNABORTED : APR_EGENERAL;
+    }
+    q->chunk = f.u.chunk.data;
+    q->chunk_len = f.u.chunk.len;
+    q->allowed -= f.u.chunk.len;
+    q->in_frame = !f.u.chunk.last;
+    if (f.u.chunk.last) {
+        q->answering = 0;
+        if (gw_conn_buffered_type(q->conn) == GW_WIRE_T_BODY_END) {
+            /* q->chunk stays valid: a frame already buffered is decoded
+             * without a read. */
+            if (gw_conn_next(q->conn, &f, &fd, 0, &rv) != 1) {
+                q->broken = 1; /* a BODY_END with a payload */
+                return APR_EGENERAL;
             }
-            return APR_SUCCESS;
+            q->body_done = 1;
         }
     }
+    return APR_SUCCESS;
 }
 
 static apr_status_t dio_read(gw_io_t *io, char *buf, apr_size_t *len)
@@ -158,19 +165,51 @@ static apr_status_t dio_read(gw_io_t *io, char *buf, apr_size_t *len)
         q->prefix_len -= *len;
         return APR_SUCCESS;
     }
-    if (q->body_done || want == 0) {
+    if (want == 0) {
         return APR_SUCCESS;
     }
-    if (want > GW_WIRE_CAP_BODY) {
-        want = GW_WIRE_CAP_BODY;
+    for (;;) {
+        if (q->chunk_len) {
+            *len = want < q->chunk_len ? want : q->chunk_len;
+            memcpy(buf, q->chunk, *len);
+            q->chunk += *len;
+            q->chunk_len -= *len;
+            return APR_SUCCESS;
+        }
+        if (q->answering) {
+            if ((rv = next_chunk(q)) != APR_SUCCESS) {
+                return rv;
+            }
+            continue;
+        }
+        if (q->body_done) {
+            return APR_SUCCESS;
+        }
+        if (want > GW_WIRE_CAP_BODY) {
+            want = GW_WIRE_CAP_BODY;
+        }
+        /* Buffered response bytes go first: the child handles frames in
+         * order, and a READ must not wait behind our own buffer. */
+        gw_wire_encode_read(hdr, sizeof(hdr), (uint32_t)want, &w, NULL);
+        if ((rv = send_out(q, hdr, w)) != APR_SUCCESS) {
+            return rv;
+        }
+        q->answering = 1;
+        q->allowed = want;
     }
-    /* Buffered response bytes go first: the child handles frames in
-     * order, and a READ must not wait behind our own buffer. */
-    gw_wire_encode_read(hdr, sizeof(hdr), (uint32_t)want, &w, NULL);
-    if ((rv = send_out(q, hdr, w)) != APR_SUCCESS) {
-        return rv;
+}
+
+/* Before the connection carries another REQUEST: the rest of a READ's
+ * answer the app did not read (the one sent unasked behind the REQUEST,
+ * when the app never read the body) is read and dropped. */
+static void drain_answer(gw_dreq_t *q)
+{
+    while (!q->broken && (q->answering || q->in_frame)) {
+        q->chunk_len = 0;
+        if (next_chunk(q) != APR_SUCCESS) {
+            q->broken = 1;
+        }
     }
-    return read_body_frame(q, buf, want, len);
 }
 
 static apr_status_t dio_head(gw_io_t *io, const gw_head_t *head)
@@ -291,7 +330,8 @@ static int dio_quick(gw_io_t *io, gw_io_op_t op, const gw_head_t *head,
 
     switch (op) {
         case GW_IO_READ:
-            return q->prefix_len > 0 || q->body_done || len == 0;
+            return q->prefix_len > 0 || q->chunk_len > 0 || len == 0
+                   || (q->body_done && !q->answering);
         case GW_IO_HEAD:
             need = gw_wire_head_size(strlen(head->status_line),
                                      (const gw_pair_t *)head->headers->elts,
@@ -358,6 +398,13 @@ static int take_request(apr_pool_t *pool, const gw_wire_frame_t *f,
             && memcmp(src->name, GW_VHOST_KEY, src->name_len) == 0) {
             q->server = vhost(q, apr_pstrmemdup(pool, src->value,
                                                 src->value_len));
+            continue;
+        }
+        if (src->name_len == sizeof(GW_BODY_KEY) - 1
+            && memcmp(src->name, GW_BODY_KEY, src->name_len) == 0) {
+            /* the answer to a READ nobody sent follows the REQUEST */
+            q->answering = 1;
+            q->allowed = GW_WIRE_BODY_WINDOW;
             continue;
         }
         p = apr_array_push(e->env);
@@ -494,11 +541,15 @@ static int peer_gone(int fd)
 gw_dserve_rc_t gw_dserve_one(gw_dserve_ctx_t *ctx, gw_dconn_t *dc,
                              apr_pool_t *pool, int reject)
 {
-    gw_dreq_t q = { ctx, ctx->server, dc->conn, NULL, 0, 0, 0, NULL, 0 };
+    gw_dreq_t q;
     gw_io_t io = { &dio_ops, pool, "-", &q };
     gw_dreq_env_t e;
     int rc;
 
+    memset(&q, 0, sizeof(q));
+    q.ctx = ctx;
+    q.server = ctx->server;
+    q.conn = dc->conn;
     q.out = apr_palloc(pool, GW_DSERVE_OUT);
     rc = read_request(ctx, dc, pool, &e, &q);
     if (rc <= 0) {
@@ -517,6 +568,7 @@ gw_dserve_rc_t gw_dserve_one(gw_dserve_ctx_t *ctx, gw_dconn_t *dc,
     if (reject) {
         put_error(&q, (uint32_t)reject, "the request waited past "
                   "queue-timeout for a free thread");
+        drain_answer(&q);
         return q.broken ? GW_DSERVE_CLOSE : GW_DSERVE_KEEP;
     }
     ctx->timed_out = 0;
@@ -534,6 +586,7 @@ gw_dserve_rc_t gw_dserve_one(gw_dserve_ctx_t *ctx, gw_dconn_t *dc,
         put_error(&q, ctx->timed_out ? GW_WIRE_ERR_TIMEOUT : GW_WIRE_ERR_APP,
                   ctx->timed_out ? "request-timeout" : "application error");
     }
+    drain_answer(&q);
     return q.broken ? GW_DSERVE_CLOSE : GW_DSERVE_KEEP;
 }
 

@@ -18,6 +18,12 @@
  * the daemon takes it out before the environ is built. */
 #define GW_VHOST_KEY "mod_gateway.internal.vhost"
 
+/* The pair (value "1") a child adds to a REQUEST when it sends, right
+ * behind it and unasked, the answer to a READ of GW_WIRE_BODY_WINDOW
+ * bytes: the body bytes that had already arrived (gw_wire.h, READ). The
+ * daemon takes it out too. */
+#define GW_BODY_KEY "mod_gateway.internal.body"
+
 /* What each daemon process of a group tells its siblings (shared memory
  * made by the parent, kept with the group's socket across restarts): how
  * many of its threads are free, and when it last said so (milliseconds,

@@ -14,6 +14,7 @@
  */
 #include "gw_proxy.h"
 #include "gw_conn.h"
+#include "gw_group.h"
 #include "gw_http.h"
 #include "gw_io.h"
 #include "gw_log.h"
@@ -120,7 +121,7 @@ static apr_status_t dial(request_rec *r, gw_group_t *g, gw_conn_t **out)
     uid_t uid;
     gid_t gid;
     pid_t pid;
-    int fd;
+    int fd, sndbuf = 2 * GW_WIRE_BODY_WINDOW;
 
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
@@ -130,6 +131,12 @@ static apr_status_t dial(request_rec *r, gw_group_t *g, gw_conn_t **out)
         if (fd < 0) {
             return errno;
         }
+        /* Room for a REQUEST and the body sent behind it unasked, even
+         * when the daemon reads neither yet (its app may be writing a
+         * large response first): that write never waits on the daemon.
+         * The kernel caps it at net.core.wmem_max (doubled), whose
+         * default of 208 KiB is room enough. */
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
         if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
             break;
         }
@@ -181,6 +188,8 @@ typedef struct {
     apr_bucket_brigade *out;
     apr_bucket_brigade *in;
     apr_bucket_brigade *more;  /* client bytes that were already there */
+    apr_bucket_brigade *early; /* body bytes sent unasked behind REQUEST */
+    apr_off_t early_len;
     apr_status_t in_error;     /* the client read failed after bytes came */
     char *body;              /* client body bytes, when too scattered */
     int got_frame;           /* the daemon answered this request */
@@ -196,15 +205,19 @@ typedef struct {
 
 #define GW_RETRY (-2)
 
+static int body_iovec(gw_px_t *px, apr_bucket_brigade *bb, struct iovec *iov,
+                      int max, char *hdr, apr_size_t len);
+
 static apr_status_t send_request(gw_px_t *px, apr_array_header_t *env)
 {
     const gw_pair_t *pairs = (const gw_pair_t *)env->elts;
-    size_t n = (size_t)env->nelts, size, w = 0, off = 0;
-    struct iovec iov;
-    char *buf;
+    size_t npairs = (size_t)env->nelts, size, w = 0, off = 0;
+    struct iovec iov[GW_PROXY_BODY_IOV + 2];
+    char *buf, body[GW_WIRE_HEADER_LEN], end[GW_WIRE_HEADER_LEN];
     apr_status_t rv;
+    int n = 1;
 
-    size = gw_wire_request_size(pairs, n, 0);
+    size = gw_wire_request_size(pairs, npairs, 0);
     if (size == 0 || size > GW_WIRE_CAP_REQUEST + GW_WIRE_HEADER_LEN) {
         return APR_EINVAL;
     }
@@ -213,13 +226,25 @@ static apr_status_t send_request(gw_px_t *px, apr_array_header_t *env)
         gw_wire_encode_hello(buf, GW_WIRE_HEADER_LEN + GW_SECRET_LEN,
                              px->g->secret, GW_SECRET_LEN, &off, NULL);
     }
-    if (gw_wire_encode_request(buf + off, size, pairs, n, NULL, 0, NULL, &w,
-                               NULL) != 0) {
+    if (gw_wire_encode_request(buf + off, size, pairs, npairs, NULL, 0, NULL,
+                               &w, NULL) != 0) {
         return APR_EINVAL;
     }
-    iov.iov_base = buf;
-    iov.iov_len = off + w;
-    rv = gw_conn_writev(px->c, &iov, 1, px->timeout);
+    iov[0].iov_base = buf;
+    iov[0].iov_len = off + w;
+    if (px->early_len > 0) {
+        /* the answer to the READ of GW_WIRE_BODY_WINDOW nobody sent */
+        gw_wire_encode_header(body, GW_WIRE_T_BODY, (size_t)px->early_len,
+                              NULL, NULL);
+        n = 1 + body_iovec(px, px->early, iov + 1, GW_PROXY_BODY_IOV - 1,
+                           body, (apr_size_t)px->early_len);
+        if (px->body_done) {
+            gw_wire_encode_header(end, GW_WIRE_T_BODY_END, 0, NULL, NULL);
+            iov[n].iov_base = end;
+            iov[n++].iov_len = GW_WIRE_HEADER_LEN;
+        }
+    }
+    rv = gw_conn_writev(px->c, iov, n, px->timeout);
     if (rv == APR_SUCCESS) {
         px->c->hello_sent = 1;
     }
@@ -336,14 +361,16 @@ static apr_status_t read_client(gw_px_t *px, apr_size_t want,
     return APR_SUCCESS;
 }
 
-/* The frame header and px->in's bytes as iovecs: straight from the
+/* The frame header and bb's len bytes as iovecs: straight from the
  * buckets the client's bytes arrived in (no copy), or, if they are in more
- * pieces than iov holds, gathered in a buffer taken on first use. */
-static int body_iovec(gw_px_t *px, struct iovec *iov, int max, char *hdr,
-                      apr_size_t len)
+ * pieces than iov holds, gathered in a buffer (px->body, for a READ's
+ * answer; the request pool otherwise). */
+static int body_iovec(gw_px_t *px, apr_bucket_brigade *bb, struct iovec *iov,
+                      int max, char *hdr, apr_size_t len)
 {
     int n = max - 1;
     apr_size_t got = 0;
+    char *flat;
     int i;
 
     iov[0].iov_base = hdr;
@@ -351,7 +378,7 @@ static int body_iovec(gw_px_t *px, struct iovec *iov, int max, char *hdr,
     if (len == 0) {
         return 1;
     }
-    if (apr_brigade_to_iovec(px->in, iov + 1, &n) == APR_SUCCESS) {
+    if (apr_brigade_to_iovec(bb, iov + 1, &n) == APR_SUCCESS) {
         for (i = 1; i <= n; i++) {
             got += iov[i].iov_len;
         }
@@ -359,11 +386,17 @@ static int body_iovec(gw_px_t *px, struct iovec *iov, int max, char *hdr,
             return n + 1;
         }
     }
-    if (px->body == NULL) {
-        px->body = apr_palloc(px->r->pool, GW_PROXY_BODY_CHUNK);
+    if (len <= GW_PROXY_BODY_CHUNK) {
+        if (px->body == NULL) {
+            px->body = apr_palloc(px->r->pool, GW_PROXY_BODY_CHUNK);
+        }
+        flat = px->body;
     }
-    apr_brigade_flatten(px->in, px->body, &len);
-    iov[1].iov_base = px->body;
+    else {
+        flat = apr_palloc(px->r->pool, len);
+    }
+    apr_brigade_flatten(bb, flat, &len);
+    iov[1].iov_base = flat;
     iov[1].iov_len = len;
     return 2;
 }
@@ -395,7 +428,8 @@ static int on_read(gw_px_t *px, uint32_t want)
         px->reusable = 0;
     }
     gw_wire_encode_header(hdr, type, (size_t)len, NULL, NULL);
-    n = body_iovec(px, iov, GW_PROXY_BODY_IOV - 1, hdr, (apr_size_t)len);
+    n = body_iovec(px, px->in, iov, GW_PROXY_BODY_IOV - 1, hdr,
+                   (apr_size_t)len);
     if (type == GW_WIRE_T_BODY && px->body_done && px->in_error == 0) {
         gw_wire_encode_header(end, GW_WIRE_T_BODY_END, 0, NULL, NULL);
         iov[n].iov_base = end;
@@ -710,6 +744,56 @@ static int connect_and_send(gw_px_t *px, apr_array_header_t *env,
     return GW_RETRY;
 }
 
+/* Has the request a body (Content-Length over 0, or Transfer-Encoding)? */
+static int has_body(request_rec *r)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+
+    return apr_table_get(r->headers_in, "Transfer-Encoding") != NULL
+           || (cl != NULL && strcmp(cl, "0") != 0);
+}
+
+/* The body bytes that have already arrived, up to GW_WIRE_BODY_WINDOW,
+ * go behind the REQUEST unasked (gw_wire.h, READ): a body that came with
+ * its request costs no READ round trip, and a 100 KiB upload none at all.
+ * Not when the client waits for 100 Continue: whether to read the body is
+ * the app's call. The REQUEST says so with GW_BODY_KEY. */
+static void read_early(gw_px_t *px, apr_array_header_t *env)
+{
+    request_rec *r = px->r;
+    apr_status_t rv;
+    apr_off_t more;
+    gw_pair_t *p;
+
+    if (r->expecting_100 || !has_body(r)) {
+        return;
+    }
+    px->early = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    px->more = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    while (!px->body_done && px->early_len < GW_WIRE_BODY_WINDOW) {
+        rv = read_some(px, px->more, GW_WIRE_BODY_WINDOW - px->early_len,
+                       APR_NONBLOCK_READ, &more);
+        if (rv != APR_SUCCESS && !APR_STATUS_IS_EAGAIN(rv)) {
+            px->in_error = rv; /* the first READ answers ABORT */
+        }
+        if (rv != APR_SUCCESS || more == 0) {
+            apr_brigade_cleanup(px->more);
+            break;
+        }
+        APR_BRIGADE_CONCAT(px->early, px->more);
+        px->early_len += more;
+    }
+    if (px->early_len == 0) {
+        return;
+    }
+    px->end_sent = px->body_done;
+    p = apr_array_push(env);
+    p->name = GW_BODY_KEY;
+    p->name_len = sizeof(GW_BODY_KEY) - 1;
+    p->value = "1";
+    p->value_len = 1;
+}
+
 int gw_proxy_handle(request_rec *r, gw_group_t *g, apr_array_header_t *env,
                     const char *request_id)
 {
@@ -725,6 +809,7 @@ int gw_proxy_handle(request_rec *r, gw_group_t *g, apr_array_header_t *env,
     px.clen = -1;
     px.out = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     px.in = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    read_early(&px, env);
     give_up = apr_time_now() + g->connect_timeout;
     for (attempt = 0; attempt == 0 || apr_time_now() < give_up; attempt++) {
         st = connect_and_send(&px, env, &fresh);

@@ -47,7 +47,12 @@
  *    as it could only be answered by nothing (a deadlock). A BODY that
  *    ends the body may be followed at once by BODY_END, unasked: it is the
  *    answer to the daemon's next READ (the child sends none after it), and
- *    a daemon that asks no more drops it before the next REQUEST.
+ *    a daemon that asks no more drops it before the next REQUEST. A child
+ *    may also answer, right behind the REQUEST and in the same write, a
+ *    READ of GW_WIRE_BODY_WINDOW bytes that was never sent, with body bytes
+ *    that had already arrived; the REQUEST then says so (GW_BODY_KEY), and
+ *    the daemon reads that answer before it asks for more, or drains it
+ *    before the next REQUEST if the app never reads the body.
  *  - HEAD: the pair section must end exactly at the end of the payload.
  *    Status and headers are only framed here; their content is validated
  *    by gw_http.h in the child.
@@ -81,6 +86,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* The READ a child answers unasked behind a REQUEST (see READ above). */
+#define GW_WIRE_BODY_WINDOW (128 * 1024)
 
 #define GW_WIRE_MAGIC0 0x47 /* 'G' */
 #define GW_WIRE_MAGIC1 0x57 /* 'W' */

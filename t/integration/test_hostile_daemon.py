@@ -318,30 +318,50 @@ def test_hostile_daemon(hsrv, case):
 
 
 
-def test_body_frames(hsrv):
-    """How the child answers READ (gw_proxy.c on_read), seen from a raw
-    daemon: a chunked 100 KiB body in 1 KiB chunks, sent by the client in
-    one go, is not answered a chunk per READ (Apache's HTTP_IN filter hands
-    out at most one chunk per call; the child takes what else has already
-    arrived, up to the 64 KiB the READ asked for); the BODY that ends the
-    body carries BODY_END behind it, unasked; and a READ after that gets no
-    second answer."""
-    t = C.token()
+def _post_chunked(hsrv, case, t, head_first, kib=100):
     body = b"".join(b"400\r\n" + bytes([97 + i % 26]) * 1024 + b"\r\n"
-                    for i in range(100)) + b"0\r\n\r\n"
+                    for i in range(kib)) + b"0\r\n\r\n"
+    head = ("POST /hx?case=%s&t=%s HTTP/1.1\r\nHost: localhost:%d\r\n"
+            "Content-Type: application/octet-stream\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n"
+            % (case, t, hsrv.port)).encode()
     with hsrv.raw() as conn:
-        conn.send(("POST /hx?case=body_probe&t=%s HTTP/1.1\r\n"
-                   "Host: localhost:%d\r\nContent-Type: "
-                   "application/octet-stream\r\n"
-                   "Transfer-Encoding: chunked\r\n\r\n"
-                   % (t, hsrv.port)).encode() + body)
+        if head_first:
+            conn.send(head)
+            time.sleep(0.3)
+            conn.send(body)
+        else:
+            conn.send(head + body)
         r = conn.read_response(method="POST", timeout=30)
     assert r.status == 200 and r.complete, r
-    first, second, third = json.loads(r.body)["answers"]
-    assert first == [65536], first
-    assert second == [102400 - 65536, "end"], second
-    assert third == [], third
     # the app shut its side after the answer: the group serves again once
     # it has recorded so (see hostile.wsgi)
     assert C.read_marker(os.path.join(hsrv.tmp, "hostile-" + t), 10.0)
     assert C.wait_until(lambda: _ok(hsrv), 10.0)
+    return json.loads(r.body)
+
+
+def test_body_frames(hsrv):
+    """How the child answers READ (gw_proxy.c on_read), seen from a raw
+    daemon: a chunked 100 KiB body in 1 KiB chunks that arrives after the
+    request went to the daemon is not answered a chunk per READ (Apache's
+    HTTP_IN filter hands out at most one chunk per call; the child takes
+    what else has already arrived, up to the 64 KiB the READ asked for);
+    the BODY that ends the body carries BODY_END behind it, unasked; and a
+    READ after that gets no second answer."""
+    first, second, third = _post_chunked(hsrv, "body_probe", C.token(),
+                                         True)["answers"]
+    assert first == [65536], first
+    assert second == [102400 - 65536, "end"], second
+    assert third == [], third
+
+
+def test_body_sent_early(hsrv):
+    """A body that came with its request goes to the daemon right behind
+    the REQUEST, unasked, as the answer to a READ of 128 KiB (gw_wire.h):
+    a daemon app finds bytes waiting on its connection before anything
+    asked for them (a child that waits for READ sends nothing: see
+    test_body_frames, whose app finds the connection quiet), and
+    wsgi.input reads the whole 200 KiB."""
+    got = _post_chunked(hsrv, "body_early", C.token(), False, kib=200)
+    assert got["pending"] > 0 and got["input"] == 200 * 1024, got
