@@ -18,6 +18,7 @@
  * Sources: mod_gateway/gw_wire.c
  */
 #include "gw_wire.h"
+#include "../bytebuf.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -27,54 +28,9 @@
 
 static const char *corpus_dir;
 
-typedef struct {
-    unsigned char *p;
-    size_t n;
-    size_t cap;
-} buf_t;
-
-static void add(buf_t *b, const void *src, size_t n)
-{
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2 + 64;
-        b->p = realloc(b->p, b->cap);
-        if (b->p == NULL) {
-            abort();
-        }
-    }
-    if (n > 0) {
-        memcpy(b->p + b->n, src, n);
-    }
-    b->n += n;
-}
-
-static void add_u8(buf_t *b, unsigned v)
-{
-    unsigned char c = (unsigned char)v;
-
-    add(b, &c, 1);
-}
-
-static void add_u32(buf_t *b, uint32_t v)
-{
-    unsigned char c[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 8), (unsigned char)v};
-
-    add(b, c, 4);
-}
-
 static void add_str(buf_t *b, const char *s)
 {
-    add(b, s, strlen(s));
-}
-
-static void hdr(buf_t *b, unsigned version, unsigned type, uint32_t len)
-{
-    add_u8(b, 'G');
-    add_u8(b, 'W');
-    add_u8(b, version);
-    add_u8(b, type);
-    add_u32(b, len);
+    buf_add(b, s, strlen(s));
 }
 
 static void mkdirs(const char *target)
@@ -119,7 +75,7 @@ static void put(buf_t *b, int rc, size_t w, const char *err, const char *what)
                 err ? err : "?");
         exit(1);
     }
-    add(b, enc, w);
+    buf_add(b, enc, w);
 }
 
 static void e_hello(buf_t *b)
@@ -323,22 +279,22 @@ static void prefix(buf_t *b, int variant)
 
     switch (variant) {
         case 0:
-            add_u8(b, 0x00);
+            buf_u8(b, 0x00);
             break;
         case 1:
-            add_u8(b, (unsigned)(sizeof(splits) << 2));
-            add(b, splits, sizeof(splits));
+            buf_u8(b, (unsigned)(sizeof(splits) << 2));
+            buf_add(b, splits, sizeof(splits));
             break;
         case 2:
-            add_u8(b, (unsigned)((2 << 2) | 1));
-            add(b, caps, sizeof(caps));
-            add_u8(b, 5);
-            add_u8(b, 40);
+            buf_u8(b, (unsigned)((2 << 2) | 1));
+            buf_add(b, caps, sizeof(caps));
+            buf_u8(b, 5);
+            buf_u8(b, 40);
             break;
         default:
-            add_u8(b, (unsigned)((1 << 2) | 2));
-            add_u8(b, 1);
-            add_u8(b, 7);
+            buf_u8(b, (unsigned)((1 << 2) | 2));
+            buf_u8(b, 1);
+            buf_u8(b, 7);
             break;
     }
 }
@@ -353,7 +309,7 @@ static void wire_seed(const char *target, const char *name, const buf_t *s,
     for (v = 0; v < variants; v++) {
         b.n = 0;
         prefix(&b, v);
-        add(&b, s->p, s->n);
+        buf_add(&b, s->p, s->n);
         snprintf(nm, sizeof(nm), "%s%s%d", name, v ? "-v" : "", v);
         write_seed(target, v ? nm : name, b.p, b.n);
     }
@@ -394,56 +350,56 @@ static void daemon_seeds(void)
 
     /* huge lengths, on each type */
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_REQUEST, 0xFFFFFFFFu);
-    add_u32(&s, 1);
+    buf_hdr(&s, 1, GW_WIRE_T_REQUEST, 0xFFFFFFFFu);
+    buf_u32(&s, 1);
     wire_seed(t, "huge-request", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_BODY, 0xFFFFFFFFu);
+    buf_hdr(&s, 1, GW_WIRE_T_BODY, 0xFFFFFFFFu);
     add_str(&s, "data");
     wire_seed(t, "huge-body", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_HELLO, 0xFFFFFFFFu);
+    buf_hdr(&s, 1, GW_WIRE_T_HELLO, 0xFFFFFFFFu);
     wire_seed(t, "huge-hello", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_REQUEST, GW_WIRE_CAP_REQUEST);
-    add_u32(&s, 0);
+    buf_hdr(&s, 1, GW_WIRE_T_REQUEST, GW_WIRE_CAP_REQUEST);
+    buf_u32(&s, 0);
     add_str(&s, "a request claiming the whole cap, truncated");
     wire_seed(t, "cap-request-truncated", &s, 2);
 
     /* counts larger than the frame, over the cap, pairs running past */
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_REQUEST, 4);
-    add_u32(&s, 0xFFFFFFFFu);
+    buf_hdr(&s, 1, GW_WIRE_T_REQUEST, 4);
+    buf_u32(&s, 0xFFFFFFFFu);
     wire_seed(t, "count-huge", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_REQUEST, 4 + 8 + 2);
-    add_u32(&s, 2);
-    add_u32(&s, 1);
+    buf_hdr(&s, 1, GW_WIRE_T_REQUEST, 4 + 8 + 2);
+    buf_u32(&s, 2);
+    buf_u32(&s, 1);
     add_str(&s, "A");
-    add_u32(&s, 1);
+    buf_u32(&s, 1);
     add_str(&s, "B");
     wire_seed(t, "count-over-frame", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_REQUEST, 4 + 8 * (GW_WIRE_CAP_REQUEST_PAIRS + 1));
-    add_u32(&s, GW_WIRE_CAP_REQUEST_PAIRS + 1);
+    buf_hdr(&s, 1, GW_WIRE_T_REQUEST, 4 + 8 * (GW_WIRE_CAP_REQUEST_PAIRS + 1));
+    buf_u32(&s, GW_WIRE_CAP_REQUEST_PAIRS + 1);
     for (i = 0; i < GW_WIRE_CAP_REQUEST_PAIRS + 1; i++) {
-        add_u32(&s, 0);
-        add_u32(&s, 0);
+        buf_u32(&s, 0);
+        buf_u32(&s, 0);
     }
     wire_seed(t, "count-over-cap", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_REQUEST, 4 + 8 + 3);
-    add_u32(&s, 1);
-    add_u32(&s, 0); /* empty name */
-    add_u32(&s, 3);
+    buf_hdr(&s, 1, GW_WIRE_T_REQUEST, 4 + 8 + 3);
+    buf_u32(&s, 1);
+    buf_u32(&s, 0); /* empty name */
+    buf_u32(&s, 3);
     add_str(&s, "val");
     wire_seed(t, "empty-name", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_REQUEST, 4 + 4 + 1 + 4);
-    add_u32(&s, 1);
-    add_u32(&s, 1);
+    buf_hdr(&s, 1, GW_WIRE_T_REQUEST, 4 + 4 + 1 + 4);
+    buf_u32(&s, 1);
+    buf_u32(&s, 1);
     add_str(&s, "K");
-    add_u32(&s, 0x7FFFFFFFu); /* value past the frame */
+    buf_u32(&s, 0x7FFFFFFFu); /* value past the frame */
     e_empty(&s, GW_WIRE_T_BODY_END);
     wire_seed(t, "value-past-frame", &s, 1);
 
@@ -452,27 +408,27 @@ static void daemon_seeds(void)
     add_str(&s, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     wire_seed(t, "bad-magic-http", &s, 1);
     s.n = 0;
-    hdr(&s, 2, GW_WIRE_T_HELLO, 32);
+    buf_hdr(&s, 2, GW_WIRE_T_HELLO, 32);
     wire_seed(t, "bad-version", &s, 1);
     s.n = 0;
-    hdr(&s, 1, 0x00, 0);
+    buf_hdr(&s, 1, 0x00, 0);
     wire_seed(t, "bad-type-0", &s, 1);
     s.n = 0;
-    hdr(&s, 1, 0x06, 0);
+    buf_hdr(&s, 1, 0x06, 0);
     wire_seed(t, "bad-type-6", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_DATA, 3);
+    buf_hdr(&s, 1, GW_WIRE_T_DATA, 3);
     add_str(&s, "abc");
     wire_seed(t, "wrong-direction", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_HELLO, 31);
+    buf_hdr(&s, 1, GW_WIRE_T_HELLO, 31);
     wire_seed(t, "hello-31", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_BODY_END, 1);
-    add_u8(&s, 0);
+    buf_hdr(&s, 1, GW_WIRE_T_BODY_END, 1);
+    buf_u8(&s, 0);
     wire_seed(t, "body-end-payload", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_REQUEST, 0);
+    buf_hdr(&s, 1, GW_WIRE_T_REQUEST, 0);
     wire_seed(t, "request-empty", &s, 1);
 
     /* empty and truncated streams */
@@ -554,71 +510,71 @@ static void child_seeds(void)
 
     /* huge lengths */
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_HEAD, 0xFFFFFFFFu);
+    buf_hdr(&s, 1, GW_WIRE_T_HEAD, 0xFFFFFFFFu);
     wire_seed(t, "huge-head", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_DATA, 0xFFFFFFFFu);
+    buf_hdr(&s, 1, GW_WIRE_T_DATA, 0xFFFFFFFFu);
     add_str(&s, "data");
     wire_seed(t, "huge-data", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_ERROR, GW_WIRE_CAP_ERROR + 1);
+    buf_hdr(&s, 1, GW_WIRE_T_ERROR, GW_WIRE_CAP_ERROR + 1);
     wire_seed(t, "error-over-cap", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_HEAD, GW_WIRE_CAP_HEAD);
-    add_u32(&s, 6);
+    buf_hdr(&s, 1, GW_WIRE_T_HEAD, GW_WIRE_CAP_HEAD);
+    buf_u32(&s, 6);
     add_str(&s, "200 OK");
     wire_seed(t, "cap-head-truncated", &s, 2);
 
     /* HEAD's inner lengths */
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_HEAD, 8);
-    add_u32(&s, 0xFFFFFFFFu);
-    add_u32(&s, 0);
+    buf_hdr(&s, 1, GW_WIRE_T_HEAD, 8);
+    buf_u32(&s, 0xFFFFFFFFu);
+    buf_u32(&s, 0);
     wire_seed(t, "head-status-past", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_HEAD, 4 + 3 + 4);
-    add_u32(&s, 3);
+    buf_hdr(&s, 1, GW_WIRE_T_HEAD, 4 + 3 + 4);
+    buf_u32(&s, 3);
     add_str(&s, "200");
-    add_u32(&s, 0xFFFFFFFFu);
+    buf_u32(&s, 0xFFFFFFFFu);
     wire_seed(t, "head-count-huge", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_HEAD, 4 + 4 + 4 + 4);
-    add_u32(&s, 0);
-    add_u32(&s, 0);
-    add_u32(&s, 0xDEADBEEFu); /* trailing bytes */
+    buf_hdr(&s, 1, GW_WIRE_T_HEAD, 4 + 4 + 4 + 4);
+    buf_u32(&s, 0);
+    buf_u32(&s, 0);
+    buf_u32(&s, 0xDEADBEEFu); /* trailing bytes */
     wire_seed(t, "head-trailing", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_HEAD, 4 + 4 + 8 * (GW_WIRE_CAP_HEAD_PAIRS + 1));
-    add_u32(&s, 0);
-    add_u32(&s, GW_WIRE_CAP_HEAD_PAIRS + 1);
+    buf_hdr(&s, 1, GW_WIRE_T_HEAD, 4 + 4 + 8 * (GW_WIRE_CAP_HEAD_PAIRS + 1));
+    buf_u32(&s, 0);
+    buf_u32(&s, GW_WIRE_CAP_HEAD_PAIRS + 1);
     for (i = 0; i < GW_WIRE_CAP_HEAD_PAIRS + 1; i++) {
-        add_u32(&s, 1);
+        buf_u32(&s, 1);
         add_str(&s, "X");
-        add_u32(&s, 0);
+        buf_u32(&s, 0);
     }
     wire_seed(t, "head-count-over-cap", &s, 1);
 
     /* fixed sizes and values */
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_READ, 4);
-    add_u32(&s, 0);
+    buf_hdr(&s, 1, GW_WIRE_T_READ, 4);
+    buf_u32(&s, 0);
     wire_seed(t, "read-zero", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_FILE, 16);
-    add_u32(&s, 0x7FFFFFFFu);
-    add_u32(&s, 0xFFFFFFFFu);
-    add_u32(&s, 0);
-    add_u32(&s, 1);
+    buf_hdr(&s, 1, GW_WIRE_T_FILE, 16);
+    buf_u32(&s, 0x7FFFFFFFu);
+    buf_u32(&s, 0xFFFFFFFFu);
+    buf_u32(&s, 0);
+    buf_u32(&s, 1);
     wire_seed(t, "file-range-over", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_FILE, 15);
+    buf_hdr(&s, 1, GW_WIRE_T_FILE, 15);
     wire_seed(t, "file-15", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_ERROR, 3);
+    buf_hdr(&s, 1, GW_WIRE_T_ERROR, 3);
     add_str(&s, "abc");
     wire_seed(t, "error-short", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_END, 4);
+    buf_hdr(&s, 1, GW_WIRE_T_END, 4);
     wire_seed(t, "end-payload", &s, 1);
 
     /* bad headers, empty, truncated */
@@ -626,18 +582,18 @@ static void child_seeds(void)
     add_str(&s, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhi");
     wire_seed(t, "bad-magic-http", &s, 1);
     s.n = 0;
-    hdr(&s, 0, GW_WIRE_T_END, 0);
+    buf_hdr(&s, 0, GW_WIRE_T_END, 0);
     wire_seed(t, "bad-version", &s, 1);
     s.n = 0;
-    hdr(&s, 1, 0x89, 0);
+    buf_hdr(&s, 1, 0x89, 0);
     wire_seed(t, "bad-type-89", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_READY, 1);
-    add_u8(&s, 0);
+    buf_hdr(&s, 1, GW_WIRE_T_READY, 1);
+    buf_u8(&s, 0);
     wire_seed(t, "ready-payload", &s, 1);
     s.n = 0;
-    hdr(&s, 1, GW_WIRE_T_REQUEST, 4);
-    add_u32(&s, 0);
+    buf_hdr(&s, 1, GW_WIRE_T_REQUEST, 4);
+    buf_u32(&s, 0);
     wire_seed(t, "wrong-direction", &s, 1);
     s.n = 0;
     wire_seed(t, "empty", &s, 1);
@@ -663,9 +619,9 @@ static void text_seeds(const char *t, unsigned ctl, int two,
 
     for (i = 0; i < n; i++) {
         b.n = 0;
-        add_u8(&b, ctl);
+        buf_u8(&b, ctl);
         if (two) {
-            add_u8(&b, (unsigned)i);
+            buf_u8(&b, (unsigned)i);
         }
         add_str(&b, v[i]);
         snprintf(name, sizeof(name), "%02zu", i);
@@ -697,7 +653,7 @@ static void path_seeds(void)
     for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
         b.n = 0;
         add_str(&b, v[i][0]);
-        add_u8(&b, 0);
+        buf_u8(&b, 0);
         add_str(&b, v[i][1]);
         snprintf(name, sizeof(name), "%02zu", i);
         write_seed("fuzz_path", name, b.p, b.n);

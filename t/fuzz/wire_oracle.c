@@ -54,6 +54,7 @@
  *    normal one cut at a frame boundary, followed by "out of memory".
  */
 #include "gw_wire.h"
+#include "../bytebuf.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -83,53 +84,6 @@ static void die(const char *fmt, ...)
             die("%s:%d: %s", __FILE__, __LINE__, #cond);                       \
         }                                                                      \
     } while (0)
-
-/* ---- growable byte buffer ------------------------------------------------ */
-
-typedef struct {
-    unsigned char *p;
-    size_t n;
-    size_t cap;
-} buf_t;
-
-static void buf_add(buf_t *b, const void *src, size_t n)
-{
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2 + 64;
-        b->p = realloc(b->p, b->cap);
-        if (b->p == NULL) {
-            abort();
-        }
-    }
-    if (n > 0) {
-        memcpy(b->p + b->n, src, n);
-    }
-    b->n += n;
-}
-
-static void buf_u8(buf_t *b, unsigned v)
-{
-    unsigned char c = (unsigned char)v;
-
-    buf_add(b, &c, 1);
-}
-
-static void buf_u64(buf_t *b, uint64_t v)
-{
-    unsigned char c[8];
-    int i;
-
-    for (i = 0; i < 8; i++) {
-        c[i] = (unsigned char)(v >> (56 - 8 * i));
-    }
-    buf_add(b, c, 8);
-}
-
-static void buf_free(buf_t *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof(*b));
-}
 
 /* ---- a recording allocator with pool semantics ----------------------- */
 

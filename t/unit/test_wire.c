@@ -9,6 +9,7 @@
  * past it.
  */
 #include "../../mod_gateway/gw_wire.h"
+#include "../bytebuf.h"
 
 #include <CUnit/CUnit.h>
 
@@ -54,66 +55,6 @@ static void arena_free(arena_t *a)
         free(a->blocks[i]);
     }
     memset(a, 0, sizeof(*a));
-}
-
-/* ---- growable byte buffer (transcripts, built frames) ----------------- */
-
-typedef struct {
-    unsigned char *p;
-    size_t n;
-    size_t cap;
-} buf_t;
-
-static void buf_add(buf_t *b, const void *src, size_t n)
-{
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2 + 64;
-        b->p = realloc(b->p, b->cap);
-        if (b->p == NULL) {
-            abort();
-        }
-    }
-    if (n > 0) {
-        memcpy(b->p + b->n, src, n);
-    }
-    b->n += n;
-}
-
-static void buf_u8(buf_t *b, unsigned v)
-{
-    unsigned char c = (unsigned char)v;
-
-    buf_add(b, &c, 1);
-}
-
-static void buf_u32(buf_t *b, uint32_t v)
-{
-    unsigned char c[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 8), (unsigned char)v};
-
-    buf_add(b, c, 4);
-}
-
-static void buf_u64(buf_t *b, uint64_t v)
-{
-    buf_u32(b, (uint32_t)(v >> 32));
-    buf_u32(b, (uint32_t)v);
-}
-
-static void buf_free(buf_t *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof(*b));
-}
-
-/* A raw frame header with any version/type/length, for malformed input. */
-static void buf_hdr(buf_t *b, unsigned version, unsigned type, uint32_t len)
-{
-    buf_u8(b, 'G');
-    buf_u8(b, 'W');
-    buf_u8(b, version);
-    buf_u8(b, type);
-    buf_u32(b, len);
 }
 
 /* ---- the decode driver and its transcript ------------------------------ */
