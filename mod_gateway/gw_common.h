@@ -18,7 +18,24 @@
 #include "apr_tables.h"
 
 #include "gw_version.h"
+#include <signal.h>
+
 #define GW_HANDLER_NAME   "gateway-script"
+
+/* httpd's stop and restart signals: what the MPMs send their children and
+ * what mod_gateway's keepers and daemons answer to. */
+#define GW_STOP_SIGNALS { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGWINCH }
+
+/* Adds GW_STOP_SIGNALS to set. */
+static inline void gw_add_stop_signals(sigset_t *set)
+{
+    static const int stops[] = GW_STOP_SIGNALS;
+    size_t i;
+
+    for (i = 0; i < sizeof(stops) / sizeof(*stops); i++) {
+        sigaddset(set, stops[i]);
+    }
+}
 
 extern module AP_MODULE_DECLARE_DATA gateway_module;
 

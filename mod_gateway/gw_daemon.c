@@ -72,7 +72,7 @@ static void set_signals(void)
 {
     struct sigaction sa;
     sigset_t all;
-    int stops[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGWINCH };
+    static const int stops[] = GW_STOP_SIGNALS;
     size_t i;
 
     memset(&sa, 0, sizeof(sa));

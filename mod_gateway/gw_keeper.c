@@ -58,11 +58,7 @@ void gw_keeper_main(gw_group_t *g, int slot, apr_pool_t *pconf,
     setpgid(0, 0);
     sigemptyset(&wait_for);
     sigaddset(&wait_for, SIGCHLD);
-    sigaddset(&wait_for, SIGTERM);
-    sigaddset(&wait_for, SIGINT);
-    sigaddset(&wait_for, SIGHUP);
-    sigaddset(&wait_for, SIGUSR1);
-    sigaddset(&wait_for, SIGWINCH);
+    gw_add_stop_signals(&wait_for);
     sigprocmask(SIG_BLOCK, &wait_for, NULL);
     pid = fork();
     if (pid == 0) {

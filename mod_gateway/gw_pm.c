@@ -250,11 +250,7 @@ static apr_status_t spawn(gw_slot_t *sl, apr_interval_time_t delay)
      * would hit httpd's inherited ones and be lost: it stays pending
      * until the daemon has installed its handlers. */
     sigemptyset(&stops);
-    sigaddset(&stops, SIGTERM);
-    sigaddset(&stops, SIGINT);
-    sigaddset(&stops, SIGHUP);
-    sigaddset(&stops, SIGUSR1);
-    sigaddset(&stops, SIGWINCH);
+    gw_add_stop_signals(&stops);
     sigprocmask(SIG_BLOCK, &stops, &old);
     rv = apr_proc_fork(&sl->proc, gen->pconf);
     if (rv == APR_INCHILD) {

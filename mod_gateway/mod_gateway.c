@@ -69,11 +69,7 @@ static void hold_stop_signals(sigset_t *old)
     sigset_t stops;
 
     sigemptyset(&stops);
-    sigaddset(&stops, SIGTERM);
-    sigaddset(&stops, SIGINT);
-    sigaddset(&stops, SIGHUP);
-    sigaddset(&stops, SIGUSR1);
-    sigaddset(&stops, SIGWINCH);
+    gw_add_stop_signals(&stops);
     pthread_sigmask(SIG_BLOCK, &stops, old);
 }
 
