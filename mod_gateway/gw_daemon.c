@@ -314,6 +314,21 @@ static void count_request(void)
     }
 }
 
+/* Has dc waited past queue-timeout (qt, 0: none) for a thread? If so,
+ * says so in the log: it is answered 503 without running. */
+static int waited_too_long(const gw_dconn_t *dc, apr_time_t now,
+                           apr_interval_time_t qt)
+{
+    if (qt <= 0 || now - dc->enqueued <= qt) {
+        return 0;
+    }
+    GW_LOG_S(APLOG_WARNING, 0, d.server, "GW0321", "daemon '%s': a request "
+             "waited %" APR_TIME_T_FMT " ms for a thread, past "
+             "queue-timeout; answered 503 without running it",
+             d.group->name, (now - dc->enqueued) / 1000);
+    return 1;
+}
+
 static void *APR_THREAD_FUNC worker_main(apr_thread_t *t, void *data)
 {
     gw_worker_t *w = data;
@@ -328,12 +343,8 @@ static void *APR_THREAD_FUNC worker_main(apr_thread_t *t, void *data)
 
         w->busy_since = apr_time_now();
         apr_atomic_inc32(&d.busy);
-        if (qt > 0 && w->busy_since - dc->enqueued > qt) {
+        if (waited_too_long(dc, w->busy_since, qt)) {
             reject = GW_WIRE_ERR_UNAVAILABLE;
-            GW_LOG_S(APLOG_WARNING, 0, d.server, "GW0321", "daemon '%s': a "
-                     "request waited %" APR_TIME_T_FMT " ms for a thread, "
-                     "past queue-timeout; answered 503 without running it",
-                     d.group->name, (w->busy_since - dc->enqueued) / 1000);
         }
         switch (gw_pyapi->dserve_one(&w->ctx, dc, p, reject)) {
             case GW_DSERVE_KEEP:
@@ -609,6 +620,7 @@ static void expire_queue(apr_interval_time_t qt)
             prev = it;
             continue;
         }
+        /* taken off the queue: answered below, outside the lock */
         if (prev) {
             prev->next = next;
         }
@@ -628,10 +640,7 @@ static void expire_queue(apr_interval_time_t qt)
 
         next = it->next;
         free(it);
-        GW_LOG_S(APLOG_WARNING, 0, d.server, "GW0321", "daemon '%s': a "
-                 "request waited %" APR_TIME_T_FMT " ms for a thread, past "
-                 "queue-timeout; answered 503 without running it",
-                 d.group->name, (now - dc->enqueued) / 1000);
+        waited_too_long(dc, now, qt); /* true here: it logs GW0321 */
         if (gw_pyapi->dserve_one(&d.io_ctx, dc, d.io_pool, GW_WIRE_ERR_UNAVAILABLE)
             == GW_DSERVE_KEEP) {
             rearm(dc);
