@@ -361,7 +361,9 @@ static gw_adapter_rc_t respond(gw_interp_t *interp, gw_response_t *resp,
     if (ok && !resp->client_gone) {
         ok = gw_response_complete(resp);
     }
-    GW_PY_BLOCKING(resp->io->ops->finish(resp->io, ok && !resp->client_gone));
+    ok = ok && !resp->client_gone;
+    GW_IO_CALL(resp->io, GW_IO_FINISH, NULL, 0, 0,
+               resp->io->ops->finish(resp->io, ok));
     return GW_ADAPTER_DONE;
 }
 

@@ -13,8 +13,10 @@
 #include <string.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 #include <unistd.h>
 
 static void *pool_alloc(void *baton, size_t size)
@@ -360,6 +362,36 @@ static int take_file_fd(gw_conn_t *c, int *fd_out)
     *fd_out = c->fds[0];
     memmove(c->fds, c->fds + 1, (size_t)(--c->nfds) * sizeof(int));
     return 1;
+}
+
+size_t gw_conn_send_room(gw_conn_t *c)
+{
+    socklen_t sl = sizeof(c->sndbuf);
+    int queued = 0;
+
+    if (c->sndbuf == 0
+        && getsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &c->sndbuf, &sl) != 0) {
+        c->sndbuf = -1;
+    }
+    /* SIOCOUTQ: what is written and not yet read by the peer, counted as
+     * the kernel counts it against SO_SNDBUF */
+    if (c->sndbuf <= 0 || ioctl(c->fd, SIOCOUTQ, &queued) != 0
+        || queued < 0 || queued >= c->sndbuf) {
+        return 0;
+    }
+    return (size_t)(c->sndbuf - queued);
+}
+
+size_t gw_conn_fill_nowait(gw_conn_t *c)
+{
+    if (c->off >= c->len && !c->eof) {
+        c->off = c->len = 0;
+        if (fill(c, 0) != APR_SUCCESS) {
+            c->off = c->len = 0; /* nothing here yet, or an error that
+                                  * the next gw_conn_next() meets */
+        }
+    }
+    return c->len - c->off;
 }
 
 int gw_conn_next(gw_conn_t *c, gw_wire_frame_t *f, int *fd_out,

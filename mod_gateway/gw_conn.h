@@ -44,6 +44,7 @@ typedef struct {
     int eof;
     apr_interval_time_t waited; /* spent waiting for the current frame */
     int hello_sent;            /* child side: HELLO went out already */
+    int sndbuf;                /* SO_SNDBUF, once asked (0: not yet) */
     const char *error;         /* why the last call failed */
 } gw_conn_t;
 
@@ -71,6 +72,16 @@ int gw_conn_next(gw_conn_t *c, gw_wire_frame_t *f, int *fd_out,
 /* 1 when bytes are already buffered (a frame may be ready without a
  * syscall). */
 int gw_conn_pending(const gw_conn_t *c);
+
+/* Room left in c's send buffer (SO_SNDBUF less what the peer has not
+ * read yet), as the kernel counts it; 0 if it will not say. */
+size_t gw_conn_send_room(gw_conn_t *c);
+
+/* The bytes buffered and not yet decoded; if there are none, first takes
+ * what has already arrived on the socket, without waiting (one
+ * non-blocking recvmsg). For a caller deciding whether the next
+ * gw_conn_next() can answer at once. */
+size_t gw_conn_fill_nowait(gw_conn_t *c);
 
 /* The type of the next frame if its whole header is already buffered and
  * no frame is half read, else 0. A peek: gw_conn_next() still decodes and

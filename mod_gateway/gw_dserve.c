@@ -330,8 +330,28 @@ static int dio_quick(gw_io_t *io, gw_io_op_t op, const gw_head_t *head,
 
     switch (op) {
         case GW_IO_READ:
-            return q->prefix_len > 0 || q->chunk_len > 0 || len == 0
-                   || (q->body_done && !q->answering);
+            if (q->prefix_len > 0 || q->chunk_len > 0 || len == 0
+                || (q->body_done && !q->answering)) {
+                return 1;
+            }
+            /* Body bytes the child already sent (with the REQUEST, or in
+             * answer to a READ): taken without letting the GIL go, when
+             * enough has arrived for next_chunk() not to wait: a payload
+             * byte inside a BODY frame, a BODY header and a byte of it, or
+             * a whole BODY_END or ABORT. */
+            if (q->answering || q->in_frame) {
+                size_t have = gw_conn_fill_nowait(q->conn);
+                int type;
+
+                if (q->in_frame) {
+                    return have > 0;
+                }
+                type = gw_conn_buffered_type(q->conn);
+                return (type == GW_WIRE_T_BODY && have > GW_WIRE_HEADER_LEN)
+                       || type == GW_WIRE_T_BODY_END
+                       || type == GW_WIRE_T_ABORT;
+            }
+            return 0;
         case GW_IO_HEAD:
             need = gw_wire_head_size(strlen(head->status_line),
                                      (const gw_pair_t *)head->headers->elts,
@@ -340,6 +360,13 @@ static int dio_quick(gw_io_t *io, gw_io_op_t op, const gw_head_t *head,
         case GW_IO_WRITE:
             return !flush && len <= GW_WIRE_CAP_DATA
                    && q->out_len + GW_WIRE_HEADER_LEN + len <= GW_DSERVE_OUT;
+        case GW_IO_FINISH:
+            /* END and what is gathered go out in one write, which cannot
+             * wait while the send buffer has room for them (twice over,
+             * and a page, for the kernel's own overhead per buffer) */
+            need = q->out_len + GW_WIRE_HEADER_LEN;
+            return need <= GW_DSERVE_OUT
+                   && gw_conn_send_room(q->conn) >= 2 * need + 4096;
     }
     return 0;
 }

@@ -33,7 +33,7 @@ typedef struct {
 typedef struct gw_io gw_io_t;
 
 /* The operations quick() is asked about. */
-typedef enum { GW_IO_READ, GW_IO_HEAD, GW_IO_WRITE } gw_io_op_t;
+typedef enum { GW_IO_READ, GW_IO_HEAD, GW_IO_WRITE, GW_IO_FINISH } gw_io_op_t;
 
 typedef struct {
     /* Up to *len request-body bytes into buf; *len = 0 at the end of the
@@ -54,13 +54,13 @@ typedef struct {
     apr_status_t (*finish)(gw_io_t *io, int ok);
     /* One log line (level is an APLOG_* level), already tagged. */
     void (*log)(gw_io_t *io, int level, const char *msg);
-    /* Optional (NULL: never). 1 when op will complete from memory, with no
-     * syscall and no wait: a read the transport already holds the bytes or
-     * the end for, a head or a write that only fills a buffer (head: for
-     * GW_IO_HEAD; len, flush: for GW_IO_WRITE). The adapter then calls it
-     * with the GIL held: releasing the GIL around a memcpy costs two futex
-     * calls and, when other threads wait for the GIL, a switch to one of
-     * them. */
+    /* Optional (NULL: never). 1 when op will complete without waiting: a
+     * read the transport already holds the bytes or the end for, a head or
+     * a write that only fills a buffer (head: for GW_IO_HEAD; len, flush:
+     * for GW_IO_WRITE), a finish whose last write the socket has room for.
+     * The adapter then calls it with the GIL held: releasing the GIL
+     * around a memcpy or a non-blocking syscall costs two futex calls and,
+     * when other threads wait for the GIL, a switch to one of them. */
     int (*quick)(gw_io_t *io, gw_io_op_t op, const gw_head_t *head,
                  apr_size_t len, int flush);
 } gw_io_ops_t;
