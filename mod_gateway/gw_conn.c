@@ -124,6 +124,16 @@ static void give_big(char *b)
     }
 }
 
+char *gw_conn_big_take(void)
+{
+    return take_big();
+}
+
+void gw_conn_big_give(char *b)
+{
+    give_big(b);
+}
+
 /* Expires spares when no exchange takes or gives big buffers any more. */
 static void trim_bigs(void)
 {

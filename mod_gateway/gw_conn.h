@@ -54,6 +54,13 @@ typedef struct {
 gw_conn_t *gw_conn_create(apr_pool_t *parent, int fd, int direction,
                           const gw_wire_caps_t *caps);
 
+/* A GW_CONN_BUF_BIG buffer from the process's cache (NULL if none can be
+ * mapped), and giving it back: for other bytes in transit that should not
+ * stay in a connection's allocator (gw_proxy.c, the body sent with a
+ * REQUEST). */
+char *gw_conn_big_take(void);
+void gw_conn_big_give(char *b);
+
 /* Closes the socket and frees everything (destroys the pool). */
 void gw_conn_destroy(gw_conn_t *c);
 

@@ -188,8 +188,8 @@ typedef struct {
     apr_bucket_brigade *out;
     apr_bucket_brigade *in;
     apr_bucket_brigade *more;  /* client bytes that were already there */
-    apr_bucket_brigade *early; /* body bytes sent unasked behind REQUEST */
-    apr_off_t early_len;
+    char *early;               /* body bytes sent unasked behind REQUEST */
+    apr_size_t early_len;
     apr_status_t in_error;     /* the client read failed after bytes came */
     char *body;              /* client body bytes, when too scattered */
     int got_frame;           /* the daemon answered this request */
@@ -212,7 +212,7 @@ static apr_status_t send_request(gw_px_t *px, apr_array_header_t *env)
 {
     const gw_pair_t *pairs = (const gw_pair_t *)env->elts;
     size_t npairs = (size_t)env->nelts, size, w = 0, off = 0;
-    struct iovec iov[GW_PROXY_BODY_IOV + 2];
+    struct iovec iov[4];
     char *buf, body[GW_WIRE_HEADER_LEN], end[GW_WIRE_HEADER_LEN];
     apr_status_t rv;
     int n = 1;
@@ -234,10 +234,12 @@ static apr_status_t send_request(gw_px_t *px, apr_array_header_t *env)
     iov[0].iov_len = off + w;
     if (px->early_len > 0) {
         /* the answer to the READ of GW_WIRE_BODY_WINDOW nobody sent */
-        gw_wire_encode_header(body, GW_WIRE_T_BODY, (size_t)px->early_len,
-                              NULL, NULL);
-        n = 1 + body_iovec(px, px->early, iov + 1, GW_PROXY_BODY_IOV - 1,
-                           body, (apr_size_t)px->early_len);
+        gw_wire_encode_header(body, GW_WIRE_T_BODY, px->early_len, NULL,
+                              NULL);
+        iov[n].iov_base = body;
+        iov[n++].iov_len = GW_WIRE_HEADER_LEN;
+        iov[n].iov_base = px->early;
+        iov[n++].iov_len = px->early_len;
         if (px->body_done) {
             gw_wire_encode_header(end, GW_WIRE_T_BODY_END, 0, NULL, NULL);
             iov[n].iov_base = end;
@@ -753,22 +755,38 @@ static int has_body(request_rec *r)
            || (cl != NULL && strcmp(cl, "0") != 0);
 }
 
+_Static_assert(GW_WIRE_BODY_WINDOW <= GW_CONN_BUF_BIG,
+               "the body sent with a REQUEST fits in a big buffer");
+
+static apr_status_t give_early(void *data)
+{
+    gw_conn_big_give(data);
+    return APR_SUCCESS;
+}
+
 /* The body bytes that have already arrived, up to GW_WIRE_BODY_WINDOW,
  * go behind the REQUEST unasked (gw_wire.h, READ): a body that came with
  * its request costs no READ round trip, and a 100 KiB upload none at all.
- * Not when the client waits for 100 Continue: whether to read the body is
- * the app's call. The REQUEST says so with GW_BODY_KEY. */
+ * They are gathered in one of the process's big buffers, each socket read
+ * freed as soon as it is copied: left in the client's buckets, up to 128
+ * KiB per connection would stay in Apache's per-connection allocators
+ * after the request. Not when the client waits for 100 Continue: whether
+ * to read the body is the app's call. The REQUEST says so with
+ * GW_BODY_KEY. */
 static void read_early(gw_px_t *px, apr_array_header_t *env)
 {
     request_rec *r = px->r;
     apr_status_t rv;
     apr_off_t more;
+    apr_size_t n;
     gw_pair_t *p;
 
-    if (r->expecting_100 || !has_body(r)) {
+    if (r->expecting_100 || !has_body(r)
+        || (px->early = gw_conn_big_take()) == NULL) {
         return;
     }
-    px->early = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    apr_pool_cleanup_register(r->pool, px->early, give_early,
+                              apr_pool_cleanup_null);
     px->more = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     while (!px->body_done && px->early_len < GW_WIRE_BODY_WINDOW) {
         rv = read_some(px, px->more, GW_WIRE_BODY_WINDOW - px->early_len,
@@ -776,12 +794,15 @@ static void read_early(gw_px_t *px, apr_array_header_t *env)
         if (rv != APR_SUCCESS && !APR_STATUS_IS_EAGAIN(rv)) {
             px->in_error = rv; /* the first READ answers ABORT */
         }
+        n = GW_WIRE_BODY_WINDOW - px->early_len;
+        if (rv == APR_SUCCESS && more > 0) {
+            apr_brigade_flatten(px->more, px->early + px->early_len, &n);
+            px->early_len += n;
+        }
+        apr_brigade_cleanup(px->more);
         if (rv != APR_SUCCESS || more == 0) {
-            apr_brigade_cleanup(px->more);
             break;
         }
-        APR_BRIGADE_CONCAT(px->early, px->more);
-        px->early_len += more;
     }
     if (px->early_len == 0) {
         return;

@@ -14,33 +14,46 @@ import requests
 import conftest as C
 
 BIG = 128 * 1024      # GW_CONN_BUF_BIG
+GUARD = 4096          # GW_CONN_GUARD
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="needs root (httpd drops to www-data)")
 
 
 def big_buffers(pids):
-    """Anonymous private mappings of exactly GW_CONN_BUF_BIG bytes, over
-    pids (malloc's own large blocks carry a header, so they are never
-    exactly that size; thread stacks are megabytes)."""
+    """gw_conn's big read buffers mapped in pids: a private anonymous
+    mapping of exactly GW_CONN_BUF_BIG bytes between two inaccessible guard
+    pages (gw_conn.c map_big), which nothing else in an Apache child looks
+    like (APR's and malloc's own large blocks have no guard pages)."""
     n = 0
     for pid in pids:
         try:
             with open("/proc/%d/maps" % pid) as f:
-                lines = f.read().splitlines()
+                maps = [line.split() for line in f.read().splitlines()]
         except OSError:
             continue
-        for line in lines:
-            parts = line.split()
+        spans = []
+        for parts in maps:
             lo, hi = (int(x, 16) for x in parts[0].split("-"))
-            if hi - lo == BIG and parts[1] == "rw-p" and len(parts) == 5:
+            spans.append((lo, hi, parts[1], len(parts) == 5))
+        for i in range(1, len(spans) - 1):
+            lo, hi, perm, anon = spans[i]
+            before, after = spans[i - 1], spans[i + 1]
+            if (hi - lo == BIG and perm == "rw-p" and anon
+                    and before[1] == lo and before[1] - before[0] == GUARD
+                    and before[2] == "---p"
+                    and after[0] == hi and after[1] - after[0] == GUARD
+                    and after[2] == "---p"):
                 n += 1
     return n
 
 
 def test_big_buffers_are_given_back(make_server):
-    srv = make_server(mode="daemon",
-                      extra="GatewayRestrictEmbedded On\n")
+    # one Apache child, so the small requests below surely reach the child
+    # that holds the buffer
+    srv = make_server(mode="daemon", mpm="event",
+                      extra="GatewayRestrictEmbedded On\nStartServers 1\n"
+                            "ServerLimit 1\nMaxRequestWorkers 16\n")
     # the Apache children and the daemons' keepers (the daemons, one
     # level further down, are not counted: their buffers follow their own
     # traffic)
