@@ -631,19 +631,9 @@ class HttpdServer:
         until the client's EOF)."""
         closing = {"04", "05", "08", "09", "0B"}  # FIN_WAIT1/2, CLOSE_WAIT,
         ports = {self.port, self.port2}            # LAST_ACK, CLOSING
-        n = 0
-        for name in ("/proc/net/tcp", "/proc/net/tcp6"):
-            try:
-                with open(name) as f:
-                    next(f)
-                    for line in f:
-                        p = line.split()
-                        if (int(p[1].rsplit(":", 1)[1], 16) in ports
-                                and p[3] in closing and p[9] != "0"):
-                            n += 1
-            except (OSError, ValueError, IndexError, StopIteration):
-                pass
-        return n
+        return sum(1 for p in _tcp_rows()
+                   if int(p[1].rsplit(":", 1)[1], 16) in ports
+                   and p[3] in closing and p[9] != "0")
 
     def stop(self):
         """SIGTERM the parent, wait, then SIGKILL whatever is left of the
@@ -959,19 +949,25 @@ def _tcp_sockets():
                 raw[i:i + 4][::-1] for i in range(0, 16, 4)))
         return "%s:%d" % (host, int(port, 16))
 
-    out = {}
+    return {int(p[9]): "%s -> %s %s" % (addr(p[1]), addr(p[2]),
+                                         states.get(int(p[3], 16), p[3]))
+            for p in _tcp_rows()}
+
+
+def _tcp_rows():
+    """The rows of /proc/net/tcp and /proc/net/tcp6, split into fields
+    (1: local address, 2: remote, 3: state, 9: inode, all as the kernel
+    writes them)."""
     for name in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             with open(name) as f:
                 next(f)
-                for line in f:
-                    p = line.split()
-                    out[int(p[9])] = "%s -> %s %s" % (
-                        addr(p[1]), addr(p[2]),
-                        states.get(int(p[3], 16), p[3]))
-        except (OSError, ValueError, IndexError, StopIteration):
-            pass
-    return out
+                rows = [line.split() for line in f]
+        except (OSError, StopIteration):
+            continue
+        for p in rows:
+            if len(p) > 9:
+                yield p
 
 
 def _sock_ino(target):
