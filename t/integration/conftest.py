@@ -705,6 +705,21 @@ def _is_crash_line(line):
                for p in CRASH_PATTERNS)
 
 
+def stop_checked(srv, crashes=True):
+    """Stops and removes a server a module fixture started, with the checks
+    of make_server's teardown: no process outlives httpd, the children
+    exit on SIGTERM, and (crashes) no crash or alert line was logged."""
+    leftovers = srv.stop()
+    lines = srv.log_since()
+    slow = [l for l in lines if any(p in l for p in SHUTDOWN_PATTERNS)]
+    bad = crash_lines(lines) if crashes else []
+    srv.cleanup()
+    assert not leftovers, "processes outlived httpd %s: %r" % (srv.param,
+                                                               leftovers)
+    assert not slow, "children did not exit on SIGTERM:\n" + "\n".join(slow)
+    assert not bad, "crash/alert lines:\n" + "\n".join(bad[:20])
+
+
 def crash_lines(lines, allowed=()):
     """The crash/alert lines among lines, except those containing one of
     the substrings in allowed."""

@@ -82,15 +82,7 @@ def hsrv(request):
         srv.cleanup()
         raise
     yield srv
-    # the checks of conftest's make_server teardown
-    leftovers = srv.stop()
-    slow = [l for l in srv.log_since()
-            if any(p in l for p in C.SHUTDOWN_PATTERNS)]
-    bad = C.crash_lines(srv.log_since())
-    srv.cleanup()
-    assert not leftovers, "processes outlived httpd: %r" % leftovers
-    assert not slow, "children did not exit on SIGTERM:\n" + "\n".join(slow)
-    assert not bad, "crash/alert lines:\n" + "\n".join(bad[:20])
+    C.stop_checked(srv)
 
 
 # --------------------------------------------------------------------------

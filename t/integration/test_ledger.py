@@ -126,25 +126,13 @@ def lsrv(request):
         srv.cleanup()
         raise
     yield srv
-    leftovers = srv.stop()
-    slow = [l for l in srv.log_since()
-            if any(p in l for p in C.SHUTDOWN_PATTERNS)]
-    srv.cleanup()
-    assert not leftovers, "processes outlived httpd %s: %r" % (
-        srv.param, leftovers)
-    assert not slow, "children did not exit on SIGTERM:\n" + "\n".join(slow)
+    # kill -9 of children and daemons is part of the test: its crash lines
+    # are expected, the other checks hold
+    C.stop_checked(srv, crashes=False)
 
 
 # --------------------------------------------------------------------------
 # processes
-
-def _cmdline(pid):
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            return f.read().replace(b"\0", b" ").decode("latin-1").strip()
-    except OSError:
-        return ""
-
 
 def _state(pid):
     try:
@@ -160,7 +148,7 @@ def daemon_pids(srv, group):
     title = title_of(srv, group)
     out = []
     for d in os.listdir("/proc"):
-        if d.isdigit() and _cmdline(int(d)).split(" ")[0] == title \
+        if d.isdigit() and C._cmdline(int(d)).split(" ")[0] == title \
                 and _state(int(d)) not in (None, "Z"):
             out.append(int(d))
     return sorted(out)
