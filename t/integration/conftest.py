@@ -11,6 +11,7 @@ Environment:
   GW_KEEP     set to 1 to keep the /tmp/gwtest-* roots after the run
   GW_POSTCHECK_LOG  a file: one JSON line per test with the time the
               post-conditions took and the descriptor counts that moved
+  GW_CORE_DIR a directory every user may write: test httpds dump core there
 """
 
 import gc
