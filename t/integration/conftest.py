@@ -626,15 +626,11 @@ class HttpdServer:
                 pids.append((pid, state, cmd))
         return pids
 
-    def _closing_connections(self):
-        """Server-side TCP connections on our ports that httpd still holds
-        while closing them (a lingering close: shut for writing, reading
-        until the client's EOF)."""
-        closing = {"04", "05", "08", "09", "0B"}  # FIN_WAIT1/2, CLOSE_WAIT,
-        ports = {self.port, self.port2}            # LAST_ACK, CLOSING
-        return sum(1 for p in _tcp_rows()
-                   if int(p[1].rsplit(":", 1)[1], 16) in ports
-                   and p[3] in closing and p[9] != "0")
+    def settle(self):
+        """Waits (at most a second) until no connection of ours is in a
+        lingering close: call before signalling httpd to stop (see stop)."""
+        wait_until(lambda: closing_connections((self.port, self.port2)) == 0,
+                   1.0)
 
     def stop(self):
         """SIGTERM the parent, wait, then SIGKILL whatever is left of the
@@ -651,7 +647,7 @@ class HttpdServer:
         if self.proc is None:
             return []
         if self.proc.poll() is None:
-            wait_until(lambda: self._closing_connections() == 0, 1.0)
+            self.settle()
             try:
                 os.kill(self.proc.pid, signal.SIGTERM)
             except ProcessLookupError:
@@ -968,6 +964,18 @@ def _tcp_sockets():
     return {int(p[9]): "%s -> %s %s" % (addr(p[1]), addr(p[2]),
                                          states.get(int(p[3], 16), p[3]))
             for p in _tcp_rows()}
+
+
+def closing_connections(ports):
+    """Server-side TCP connections on ports that a process still holds
+    while closing them (a lingering close: shut for writing, reading until
+    the client's EOF). Before a SIGTERM, wait for none: see
+    HttpdServer.stop."""
+    closing = {"04", "05", "08", "09", "0B"}  # FIN_WAIT1/2, CLOSE_WAIT,
+    ports = set(ports)                         # LAST_ACK, CLOSING
+    return sum(1 for p in _tcp_rows()
+               if int(p[1].rsplit(":", 1)[1], 16) in ports
+               and p[3] in closing and p[9] != "0")
 
 
 def _tcp_rows():

@@ -20,6 +20,8 @@ import time
 import pytest
 import requests
 
+import conftest as C
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 EXPRESS = os.path.join(REPO, "tools", "gateway-express")
@@ -176,6 +178,9 @@ class Express:
 
     def stop(self):
         if self.proc.poll() is None:
+            # lingering closes first: httpd's event MPM can crash at an
+            # ungraceful stop that races them (conftest HttpdServer.stop)
+            wait_for(lambda: C.closing_connections((self.port,)) == 0, 1.0)
             self.proc.send_signal(signal.SIGTERM)
         try:
             rc = self.proc.wait(STOP_TIMEOUT)

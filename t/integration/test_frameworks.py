@@ -198,6 +198,7 @@ def _patient_stop(srv, timeout=PATIENT_STOP):
     still finalizing, not hanging). A daemon may legitimately take up to
     graceful-timeout + shutdown-timeout (15 + 5 s)."""
     if srv.proc is not None and srv.proc.poll() is None:
+        srv.settle()
         os.kill(srv.proc.pid, signal.SIGTERM)
         try:
             srv.proc.wait(timeout)

@@ -239,6 +239,7 @@ def patient_stop(srv, timeout=20.0):
     shutdown-timeout. Returns what srv.stop() returns: the processes still
     alive after that."""
     if srv.proc is not None and srv.proc.poll() is None:
+        srv.settle()
         os.kill(srv.proc.pid, signal.SIGTERM)
         try:
             srv.proc.wait(timeout)
