@@ -93,7 +93,7 @@ static void expire_bigs(apr_time_t now)
     bigs.window = now;
 }
 
-static char *take_big(void)
+char *gw_conn_big_take(void)
 {
     char *b = NULL;
 
@@ -109,7 +109,7 @@ static char *take_big(void)
     return b ? b : map_big();
 }
 
-static void give_big(char *b)
+void gw_conn_big_give(char *b)
 {
     pthread_mutex_lock(&bigs.lock);
     if (bigs.n < GW_CONN_BIG_CACHE) {
@@ -122,16 +122,6 @@ static void give_big(char *b)
     if (b) {
         unmap_big(b);
     }
-}
-
-char *gw_conn_big_take(void)
-{
-    return take_big();
-}
-
-void gw_conn_big_give(char *b)
-{
-    give_big(b);
 }
 
 /* Expires spares when no exchange takes or gives big buffers any more. */
@@ -149,7 +139,7 @@ static void trim_bigs(void)
 static void drop_big(gw_conn_t *c)
 {
     if (c->big) {
-        give_big(c->big);
+        gw_conn_big_give(c->big);
         c->big = NULL;
     }
     c->buf = c->small;
@@ -251,7 +241,7 @@ static void maybe_grow(gw_conn_t *c)
         return;
     }
     c->grow = 0;
-    if ((c->big = take_big()) != NULL) {
+    if ((c->big = gw_conn_big_take()) != NULL) {
         c->buf = c->big;
         c->cap = GW_CONN_BUF_BIG;
     }

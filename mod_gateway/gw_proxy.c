@@ -205,9 +205,6 @@ typedef struct {
 
 #define GW_RETRY (-2)
 
-static int body_iovec(gw_px_t *px, apr_bucket_brigade *bb, struct iovec *iov,
-                      int max, char *hdr, apr_size_t len);
-
 static apr_status_t send_request(gw_px_t *px, apr_array_header_t *env)
 {
     const gw_pair_t *pairs = (const gw_pair_t *)env->elts;
@@ -363,16 +360,14 @@ static apr_status_t read_client(gw_px_t *px, apr_size_t want,
     return APR_SUCCESS;
 }
 
-/* The frame header and bb's len bytes as iovecs: straight from the
+/* The frame header and px->in's bytes as iovecs: straight from the
  * buckets the client's bytes arrived in (no copy), or, if they are in more
- * pieces than iov holds, gathered in a buffer (px->body, for a READ's
- * answer; the request pool otherwise). */
-static int body_iovec(gw_px_t *px, apr_bucket_brigade *bb, struct iovec *iov,
-                      int max, char *hdr, apr_size_t len)
+ * pieces than iov holds, gathered in a buffer taken on first use. */
+static int body_iovec(gw_px_t *px, struct iovec *iov, int max, char *hdr,
+                      apr_size_t len)
 {
     int n = max - 1;
     apr_size_t got = 0;
-    char *flat;
     int i;
 
     iov[0].iov_base = hdr;
@@ -380,7 +375,7 @@ static int body_iovec(gw_px_t *px, apr_bucket_brigade *bb, struct iovec *iov,
     if (len == 0) {
         return 1;
     }
-    if (apr_brigade_to_iovec(bb, iov + 1, &n) == APR_SUCCESS) {
+    if (apr_brigade_to_iovec(px->in, iov + 1, &n) == APR_SUCCESS) {
         for (i = 1; i <= n; i++) {
             got += iov[i].iov_len;
         }
@@ -388,17 +383,11 @@ static int body_iovec(gw_px_t *px, apr_bucket_brigade *bb, struct iovec *iov,
             return n + 1;
         }
     }
-    if (len <= GW_PROXY_BODY_CHUNK) {
-        if (px->body == NULL) {
-            px->body = apr_palloc(px->r->pool, GW_PROXY_BODY_CHUNK);
-        }
-        flat = px->body;
+    if (px->body == NULL) {
+        px->body = apr_palloc(px->r->pool, GW_PROXY_BODY_CHUNK);
     }
-    else {
-        flat = apr_palloc(px->r->pool, len);
-    }
-    apr_brigade_flatten(bb, flat, &len);
-    iov[1].iov_base = flat;
+    apr_brigade_flatten(px->in, px->body, &len);
+    iov[1].iov_base = px->body;
     iov[1].iov_len = len;
     return 2;
 }
@@ -430,8 +419,7 @@ static int on_read(gw_px_t *px, uint32_t want)
         px->reusable = 0;
     }
     gw_wire_encode_header(hdr, type, (size_t)len, NULL, NULL);
-    n = body_iovec(px, px->in, iov, GW_PROXY_BODY_IOV - 1, hdr,
-                   (apr_size_t)len);
+    n = body_iovec(px, iov, GW_PROXY_BODY_IOV - 1, hdr, (apr_size_t)len);
     if (type == GW_WIRE_T_BODY && px->body_done && px->in_error == 0) {
         gw_wire_encode_header(end, GW_WIRE_T_BODY_END, 0, NULL, NULL);
         iov[n].iov_base = end;
@@ -785,8 +773,6 @@ static void read_early(gw_px_t *px, apr_array_header_t *env)
         || (px->early = gw_conn_big_take()) == NULL) {
         return;
     }
-    apr_pool_cleanup_register(r->pool, px->early, give_early,
-                              apr_pool_cleanup_null);
     px->more = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     while (!px->body_done && px->early_len < GW_WIRE_BODY_WINDOW) {
         rv = read_some(px, px->more, GW_WIRE_BODY_WINDOW - px->early_len,
@@ -805,8 +791,12 @@ static void read_early(gw_px_t *px, apr_array_header_t *env)
         }
     }
     if (px->early_len == 0) {
+        gw_conn_big_give(px->early); /* nothing had arrived */
+        px->early = NULL;
         return;
     }
+    apr_pool_cleanup_register(r->pool, px->early, give_early,
+                              apr_pool_cleanup_null);
     px->end_sent = px->body_done;
     p = apr_array_push(env);
     p->name = GW_BODY_KEY;
