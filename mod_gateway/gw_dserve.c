@@ -517,11 +517,12 @@ static int run_app(gw_dserve_ctx_t *ctx, gw_dreq_env_t *e, gw_io_t *io)
     gw_request_info_t info = { pc->multithread, pc->multiprocess,
                                e->header_only };
     const char *err = NULL;
-    gw_interp_t *interp = gw_python_acquire(e->app_group, &err);
+    gw_interp_t *interp = gw_python_request_acquire(&ctx->py, e->app_group,
+                                                    &err);
     struct stat st;
     apr_time_t mtime = 0;
     PyObject *app;
-    gw_adapter_rc_t rc;
+    int rc;
 
     if (interp == NULL) {
         GW_LOG_S(APLOG_ERR, 0, ctx->server, "GW0103", "[%s] cannot create "
@@ -537,7 +538,7 @@ static int run_app(gw_dserve_ctx_t *ctx, gw_dreq_env_t *e, gw_io_t *io)
      * imported is fresh too (as in mod_wsgi); this request has not run,
      * and goes to the next process. */
     if (e->reload && gw_loader_changed(interp, e->script, mtime)) {
-        gw_python_release(interp);
+        gw_python_request_release(&ctx->py);
         return RUN_RELOAD;
     }
     gw_pylog_set_current(io);
@@ -545,14 +546,14 @@ static int run_app(gw_dserve_ctx_t *ctx, gw_dreq_env_t *e, gw_io_t *io)
     if (app == NULL) {
         gw_loader_log_error(io, e->script, e->app_group);
         gw_pylog_set_current(NULL);
-        gw_python_release(interp);
+        gw_python_request_release(&ctx->py);
         return GW_ADAPTER_FAILED;
     }
-    gw_python_request_begin(&ctx->py, interp);
+    gw_python_request_begin(&ctx->py);
     rc = gw_adapter_run(interp, app, io, e->env, &info);
     gw_python_request_end(&ctx->py);
     Py_DECREF(app);
-    gw_python_release(interp);
+    gw_python_request_release(&ctx->py);
     return rc;
 }
 

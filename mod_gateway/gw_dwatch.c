@@ -6,7 +6,7 @@
  *    inactivity-timeout, the parent being gone, request-timeout, and the
  *    GIL heartbeat for deadlock-timeout. Unlike mod_wsgi's monitor it runs
  *    whatever timeouts are set.
- *  - the GIL thread takes the GIL once a second (the heartbeat) and, while
+ *  - the GIL thread takes the GIL every 250 ms (the heartbeat) and, while
  *    holding it, delivers request-timeout interrupts: a TimeoutError raised
  *    in the stuck request's thread, so the request ends with 504 and the
  *    thread and process go on serving. If the request is still running
@@ -21,6 +21,9 @@
 #include <unistd.h>
 
 #define GW_TICK (250 * 1000)
+/* The GIL thread's pause while an interrupt is pending or a worker is
+ * taking the GIL in an interpreter not known yet. */
+#define GW_GIL_RETRY apr_time_from_msec(50)
 /* How long an interrupted request may take to unwind before the process
  * is restarted: long enough for except/finally blocks, short enough that a
  * stuck thread is not left holding a worker for long. */
@@ -124,13 +127,17 @@ static void *APR_THREAD_FUNC watchdog_main(apr_thread_t *t, void *data)
     return NULL;
 }
 
-/* The interpreter to take the GIL in: the longest-running request's.
- * In Python 3.11 a waiting thread asks only threads of its own interpreter
- * to drop the GIL, so a thread spinning in a sub-interpreter yields to a
- * waiter in that sub-interpreter only. */
-static const char *busiest_interp(gw_daemon_t *d, gw_worker_t **pending)
+/* The interpreter to take the GIL in: where the request with an interrupt
+ * to deliver is, else where the longest-running request is, else the main
+ * one. In Python 3.11 a waiting thread asks only threads of its own
+ * interpreter to drop the GIL, so a wait anywhere else would last as long
+ * as a request spinning in pure Python. NULL (wait a little and look
+ * again) while a worker is taking the GIL in an interpreter not known yet:
+ * it may be creating it, and then run the script's module code in it. */
+static const char *gil_interp(gw_daemon_t *d, gw_worker_t **pending)
 {
     gw_worker_t *best = NULL;
+    int entering = 0;
     int i;
 
     *pending = NULL;
@@ -138,7 +145,11 @@ static const char *busiest_interp(gw_daemon_t *d, gw_worker_t **pending)
         gw_worker_t *w = &d->workers[i];
         gw_interp_t *in = w->ctx.py.interp;
 
-        if (w->busy_since == 0 || in == NULL) {
+        if (w->busy_since == 0) {
+            continue;
+        }
+        if (in == NULL) {
+            entering |= w->ctx.py.entering;
             continue;
         }
         if (w->interrupt_pending && *pending == NULL) {
@@ -149,9 +160,12 @@ static const char *busiest_interp(gw_daemon_t *d, gw_worker_t **pending)
         }
     }
     if (*pending) {
-        return gw_pyapi->interp_name((*pending)->ctx.py.interp);
+        best = *pending;
     }
-    return best ? gw_pyapi->interp_name(best->ctx.py.interp) : "";
+    if (best) {
+        return gw_pyapi->interp_name(best->ctx.py.interp);
+    }
+    return entering ? NULL : "";
 }
 
 static void *APR_THREAD_FUNC gil_main(apr_thread_t *t, void *data)
@@ -163,22 +177,27 @@ static void *APR_THREAD_FUNC gil_main(apr_thread_t *t, void *data)
     while (d->stop_reason == GW_STOP_NONE) {
         const char *err = NULL;
         gw_worker_t *w;
-        gw_interp_t *interp = gw_pyapi->python_acquire(busiest_interp(d, &w), &err);
+        const char *name = gil_interp(d, &w);
+        gw_interp_t *interp;
 
+        if (name == NULL) {
+            apr_sleep(GW_GIL_RETRY);
+            continue;
+        }
+        interp = gw_pyapi->python_acquire(name, &err);
         if (interp == NULL) {
             return NULL;
         }
         d->gil_heartbeat = apr_time_now();
-        /* GIL held: the worker's request cannot end meanwhile. */
-        if (w && w->interrupt_pending && w->interrupt_pending
-                                         == w->busy_since) {
-            gw_pyapi->python_interrupt(&w->ctx.py);
-        }
-        if (w) {
+        /* GIL held: the worker's request cannot end meanwhile. An
+         * interrupt stays pending until the application runs (its script
+         * may still be loading) or the request is over. */
+        if (w && (w->interrupt_pending != w->busy_since
+                  || gw_pyapi->python_interrupt(&w->ctx.py))) {
             w->interrupt_pending = 0;
         }
         gw_pyapi->python_release(interp);
-        apr_sleep(w ? apr_time_from_msec(50) : GW_TICK);
+        apr_sleep(w ? GW_GIL_RETRY : GW_TICK);
     }
     return NULL;
 }

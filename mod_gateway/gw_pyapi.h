@@ -33,7 +33,7 @@ typedef struct {
     int (*python_ready)(void);
     gw_interp_t *(*python_acquire)(const char *name, const char **err);
     void (*python_release)(gw_interp_t *interp);
-    void (*python_interrupt)(gw_py_request_t *req);
+    int (*python_interrupt)(gw_py_request_t *req);
     const char *(*interp_name)(gw_interp_t *interp);
     /* gw_loader.h */
     void (*loader_preload)(const char *script, const char *app_group);

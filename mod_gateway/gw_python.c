@@ -516,32 +516,53 @@ static apr_status_t finalize(void *data)
 
 /* ---- interrupting a request (request-timeout) ---------------------- */
 
-void gw_python_request_begin(gw_py_request_t *req, gw_interp_t *interp)
+gw_interp_t *gw_python_request_acquire(gw_py_request_t *req,
+                                       const char *name, const char **err)
 {
+    gw_interp_t *interp;
+
+    req->entering = 1;
+    interp = gw_python_acquire(name, err);
     req->interp = interp;
     req->thread_id = PyThread_get_thread_ident();
-    req->done = 0;
+    req->running = 0;
+    req->entering = 0;
+    return interp;
+}
+
+void gw_python_request_release(gw_py_request_t *req)
+{
+    gw_interp_t *interp = req->interp;
+
+    req->interp = NULL;
+    gw_python_release(interp);
+}
+
+void gw_python_request_begin(gw_py_request_t *req)
+{
+    req->running = 1;
 }
 
 void gw_python_request_end(gw_py_request_t *req)
 {
-    req->done = 1;
+    req->running = 0;
     PyThreadState_SetAsyncExc(req->thread_id, NULL);
 }
 
-void gw_python_interrupt(gw_py_request_t *req)
+int gw_python_interrupt(gw_py_request_t *req)
 {
     PyThreadState *mine, *ts;
 
-    if (req->interp == NULL || req->done) {
-        return;
+    if (req->interp == NULL || !req->running) {
+        return 0;
     }
     /* SetAsyncExc looks in the current interpreter only. */
     ts = thread_state(req->interp);
     if (ts == NULL) {
-        return;
+        return 0;
     }
     mine = PyThreadState_Swap(ts);
     PyThreadState_SetAsyncExc(req->thread_id, PyExc_TimeoutError);
     PyThreadState_Swap(mine);
+    return 1;
 }

@@ -58,23 +58,32 @@ void gw_interp_unlock(gw_interp_t *interp);
  * write when held. */
 void gw_python_log(int level, const char *msg);
 
-/* Where a request runs, so another thread can interrupt it. The owning
- * thread sets it with gw_python_request_begin/end (GIL held); done and seq
- * are only read and written with the GIL held, so an interrupt can never
- * land on the next request. */
+/* Where a request's thread is in Python, so the daemon's GIL thread can
+ * take the GIL where that thread would give it up (Python 3.11 asks only
+ * threads of the waiter's own interpreter to drop the GIL) and interrupt
+ * the request. The owning thread writes it; the GIL thread reads interp
+ * and entering without the GIL (a stale read costs it one tick), running
+ * only with the GIL held, so an interrupt never lands on the next request.
+ */
 typedef struct {
-    gw_interp_t *interp;
+    gw_interp_t *interp;     /* the interpreter it is in; NULL outside */
     unsigned long thread_id;
-    int done;
+    int entering;            /* taking the GIL; interp not known yet */
+    int running;             /* in the application: interrupts may land */
 } gw_py_request_t;
 
-/* GIL: held. */
-void gw_python_request_begin(gw_py_request_t *req, gw_interp_t *interp);
-/* GIL: held. Clears an interrupt that arrived too late to matter. */
+/* gw_python_acquire/release for a request's thread, recording where it
+ * is. GIL: not held before acquire, held after; held before release. */
+gw_interp_t *gw_python_request_acquire(gw_py_request_t *req,
+                                       const char *name, const char **err);
+void gw_python_request_release(gw_py_request_t *req);
+/* GIL: held. Around the call of the application. end clears an interrupt
+ * that arrived too late to matter. */
+void gw_python_request_begin(gw_py_request_t *req);
 void gw_python_request_end(gw_py_request_t *req);
-/* GIL: held (any interpreter). Raises TimeoutError in req's thread if the
- * request is still running. */
-void gw_python_interrupt(gw_py_request_t *req);
+/* GIL: held (any interpreter). Raises TimeoutError in req's thread if it
+ * is running the application: 1 if it did, 0 if not (yet). */
+int gw_python_interrupt(gw_py_request_t *req);
 
 /* Run stmt with the GIL released (around every blocking call). */
 #define GW_PY_BLOCKING(stmt) \

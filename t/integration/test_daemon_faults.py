@@ -485,6 +485,38 @@ GatewayScriptAlias /gl/probe "%s/apps/fault_probe.wsgi" process-group=gloop
                 or "GW0402:" in l], "\n".join(lines)
 
 
+@pytest.mark.parametrize("first", ["probe", "loop"])
+@pytest.mark.parametrize("mpm", ONE_MPM)
+def test_request_timeout_while_script_loads_504(make_server, mpm, first):
+    """request-timeout reaches a request whose script held the GIL while it
+    loaded (fault_loop_slow_import.wsgi), in its own sub-interpreter. The
+    GIL thread must not be left waiting in the interpreter of the worker's
+    previous request (first=probe) or in the main one (first=loop): Python
+    3.11 would never hand it the GIL there, and the stuck request would end
+    only with the process, 5 s later."""
+    title = _title("slow")
+    srv = group_server(make_server, mpm, lambda s: """
+GatewayDaemonProcess gslow processes=1 threads=1 request-timeout=1 display-name=%s
+GatewayScriptAlias /gs/loop "%s/apps/fault_loop_slow_import.wsgi" process-group=gslow
+GatewayScriptAlias /gs/probe "%s/apps/fault_probe.wsgi" process-group=gslow
+""" % (title, s.root, s.root))
+    mark = srv.log_mark()
+    if first == "probe":
+        assert get(srv, "/gs/probe").status_code == 200
+    t0 = time.monotonic()
+    r = get(srv, "/gs/loop", timeout=20)
+    elapsed = time.monotonic() - t0
+    assert r.status_code == 504, "%d after %.1f s; log:\n%s" % (
+        r.status_code, elapsed, "\n".join(notable(srv.log_since(mark))))
+    assert elapsed < 4.0, "504 after %.1f s with request-timeout=1" % elapsed
+    pid = get(srv, "/gs/probe", timeout=10).json()["pid"]
+    assert daemon_pids(title) == [pid]
+    lines = srv.log_since(mark)
+    assert lines_with(lines, "GW0325:", "'gslow'"), "\n".join(lines)
+    assert not [l for l in lines if "GW0324:" in l or "GW0401:" in l
+                or "GW0402:" in l], "\n".join(lines)
+
+
 # --------------------------------------------------------------------------
 # 5. a segfault in group A while group B is under load
 
