@@ -666,10 +666,10 @@ def test_connect_timeout(make_server, optroot):
         with concurrent.futures.ThreadPoolExecutor(6) as ex:
             t0 = time.monotonic()
             futs = [ex.submit(timed_get, srv, "/o/sleep") for _ in range(6)]
-            # the refused ones all give up at about the same time
-            concurrent.futures.wait(futs, timeout=4.0,
-                                    return_when=concurrent.futures.FIRST_COMPLETED)
-            done, _ = concurrent.futures.wait(futs, timeout=0.5)
+            # the refused ones give up after ~2 s; the one on the pooled
+            # connection cannot end while the daemon is stopped, so all
+            # that end in 5 s (time for a slow host) were refused
+            done, _ = concurrent.futures.wait(futs, timeout=5.0)
             early = [f.result() for f in done]
             os.kill(pid, signal.SIGCONT)
             t_cont = time.monotonic()
@@ -680,7 +680,7 @@ def test_connect_timeout(make_server, optroot):
     assert refused, (early, logtail(srv))
     assert all(r[0] == 503 for r in early), early
     for r in refused:
-        assert 1.8 <= r[3] - t0 <= 3.5, r
+        assert 1.8 <= r[3] - t0 <= 5.0, r
     assert len(tagged(srv.log_since(mark), "GW0410", "gwopt_ct")) == len(refused)
     # the pooled connection's request was served once the daemon ran again
     assert len(late) >= 1, (early, late)

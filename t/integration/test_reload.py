@@ -31,7 +31,11 @@ def write_app(path, version, mtime):
 
 
 def wrk(url, seconds):
-    out = subprocess.run(["wrk", "-t2", "-c8", "-d%ds" % seconds, url],
+    # --timeout 10s: wrk's default (2 s) counts a request that waited for a
+    # restarted daemon on a slow host as a socket error; a lost request
+    # would still show as one (a read error or a non-2xx).
+    out = subprocess.run(["wrk", "-t2", "-c8", "-d%ds" % seconds,
+                          "--timeout", "10s", url],
                          capture_output=True, text=True, timeout=seconds + 30)
     return out.stdout
 
