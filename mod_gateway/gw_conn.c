@@ -124,8 +124,7 @@ void gw_conn_big_give(char *b)
     }
 }
 
-/* Expires spares when no exchange takes or gives big buffers any more. */
-static void trim_bigs(void)
+void gw_conn_trim_bigs(void)
 {
     /* An unlocked peek: a stale answer only puts the trim off to the next
      * exchange. */
@@ -166,13 +165,24 @@ static apr_status_t conn_cleanup(void *data)
 gw_conn_t *gw_conn_create(apr_pool_t *parent, int fd, int direction,
                           const gw_wire_caps_t *caps)
 {
+    apr_allocator_t *a = NULL;
     apr_pool_t *p;
     gw_conn_t *c;
     gw_wire_caps_t dflt;
 
-    if (apr_pool_create(&p, parent) != APR_SUCCESS) {
+    /* Without a parent, the connection has an allocator of its own (and
+     * no lock: one thread at a time): closing it gives its memory back to
+     * the system, not to the global allocator, which keeps all it frees. */
+    if ((parent == NULL && apr_allocator_create(&a) != APR_SUCCESS)
+        || apr_pool_create_ex(&p, parent, NULL, a) != APR_SUCCESS) {
+        if (a) {
+            apr_allocator_destroy(a);
+        }
         close(fd);
         return NULL;
+    }
+    if (a) {
+        apr_allocator_owner_set(a, p);
     }
     apr_pool_tag(p, "gw_conn");
     c = apr_pcalloc(p, sizeof(*c));
@@ -229,7 +239,7 @@ void gw_conn_idle(gw_conn_t *c)
         c->off = c->len = 0;
     }
     else {
-        trim_bigs();
+        gw_conn_trim_bigs();
     }
 }
 

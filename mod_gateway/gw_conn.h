@@ -48,7 +48,9 @@ typedef struct {
     const char *error;         /* why the last call failed */
 } gw_conn_t;
 
-/* Wraps fd (which the connection now owns: closed with the pool).
+/* Wraps fd (which the connection now owns: closed with the pool). A
+ * connection without a parent pool has its own allocator: destroying it
+ * gives all its memory back to the system.
  * direction: GW_WIRE_TO_DAEMON to decode what a child sends (daemon side),
  * GW_WIRE_TO_CHILD for the child side. caps may be NULL (defaults). */
 gw_conn_t *gw_conn_create(apr_pool_t *parent, int fd, int direction,
@@ -60,6 +62,9 @@ gw_conn_t *gw_conn_create(apr_pool_t *parent, int fd, int direction,
  * REQUEST). */
 char *gw_conn_big_take(void);
 void gw_conn_big_give(char *b);
+/* Unmaps the spares no exchange needed for a whole GW_CONN_BIG_IDLE: each
+ * exchange's end calls it, and a timer should too, for after the last. */
+void gw_conn_trim_bigs(void);
 
 /* Closes the socket and frees everything (destroys the pool). */
 void gw_conn_destroy(gw_conn_t *c);

@@ -14,85 +14,25 @@
  */
 #include "gw_proxy.h"
 #include "gw_conn.h"
+#include "gw_cpool.h"
 #include "gw_group.h"
 #include "gw_http.h"
 #include "gw_io.h"
 #include "gw_log.h"
 
 #include "apr_buckets.h"
-#include "apr_thread_mutex.h"
 #include "util_filter.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-/* A request the daemon answered CLOSE (it did not run it: recycling or a
- * changed script) is sent again, within connect-timeout. */
+/* The most client body bytes one READ is answered with. */
 #define GW_PROXY_BODY_CHUNK 65536
-/* iovecs for one BODY frame: the header and the buckets of up to 64 KiB of
- * client bytes (the core input filter reads about 8 KB at a time). */
-#define GW_PROXY_BODY_IOV 24
-
-typedef struct {
-    apr_thread_mutex_t *lock;
-    apr_array_header_t *idle;   /* gw_conn_t * */
-} gw_cpool_t;
-
-static gw_cpool_t *pools;       /* one per group, by gw_group_t.index */
-
-void gw_proxy_child_init(apr_pool_t *pchild, server_rec *s)
-{
-    apr_array_header_t *groups = gw_group_list();
-    int i;
-
-    pools = apr_pcalloc(pchild, sizeof(gw_cpool_t) * (groups->nelts + 1));
-    for (i = 0; i < groups->nelts; i++) {
-        apr_thread_mutex_create(&pools[i].lock, APR_THREAD_MUTEX_DEFAULT,
-                                pchild);
-        pools[i].idle = apr_array_make(pchild, 8, sizeof(gw_conn_t *));
-    }
-}
 
 /* ---- connections --------------------------------------------------- */
-
-/* An idle pooled connection with bytes (CLOSE) or EOF waiting is stale. */
-static int is_stale(gw_conn_t *c)
-{
-    struct pollfd pfd = { c->fd, POLLIN, 0 };
-
-    return poll(&pfd, 1, 0) != 0;
-}
-
-static gw_conn_t *pool_get(gw_group_t *g)
-{
-    gw_cpool_t *cp = &pools[g->index];
-    gw_conn_t *c = NULL;
-
-    for (;;) {
-        apr_thread_mutex_lock(cp->lock);
-        c = cp->idle->nelts ? APR_ARRAY_IDX(cp->idle, --cp->idle->nelts,
-                                            gw_conn_t *) : NULL;
-        apr_thread_mutex_unlock(cp->lock);
-        if (c == NULL || !is_stale(c)) {
-            return c;
-        }
-        gw_conn_destroy(c);
-    }
-}
-
-static void pool_put(gw_group_t *g, gw_conn_t *c)
-{
-    gw_conn_idle(c);
-    gw_cpool_t *cp = &pools[g->index];
-
-    apr_thread_mutex_lock(cp->lock);
-    APR_ARRAY_PUSH(cp->idle, gw_conn_t *) = c;
-    apr_thread_mutex_unlock(cp->lock);
-}
 
 static apr_status_t await_ready(gw_conn_t *c, apr_time_t end)
 {
@@ -186,12 +126,11 @@ typedef struct {
     const char *id;
     apr_interval_time_t timeout;
     apr_bucket_brigade *out;
-    apr_bucket_brigade *in;
-    apr_bucket_brigade *more;  /* client bytes that were already there */
-    char *early;               /* body bytes sent unasked behind REQUEST */
+    apr_bucket_brigade *in;    /* one read of the client's body */
+    char *early;               /* a big buffer: the body bytes sent unasked
+                                * behind REQUEST, then each READ's answer */
     apr_size_t early_len;
     apr_status_t in_error;     /* the client read failed after bytes came */
-    char *body;              /* client body bytes, when too scattered */
     int got_frame;           /* the daemon answered this request */
     int head;                /* HEAD applied */
     int no_body;
@@ -315,81 +254,83 @@ static apr_status_t read_some(gw_px_t *px, apr_bucket_brigade *bb,
     return apr_brigade_length(bb, 1, len);
 }
 
-/* Up to want client body bytes, left in px->in; *len is how many, 0 at
- * the end of the body. Waits for the first bytes, then takes what else
- * has already arrived, up to want: the core input filter hands out one
- * socket read (about 8 KB) per call, and a BODY frame per call would cost
- * the upload a round trip to the daemon per 8 KB instead of per 64 KiB.
- * A failure met after some bytes were taken is kept for the next call,
- * so those bytes still go out first. */
-static apr_status_t read_client(gw_px_t *px, apr_size_t want,
-                                apr_off_t *len)
+static apr_status_t give_early(void *data)
 {
-    apr_status_t rv;
-    apr_off_t more;
-
-    *len = 0;
-    apr_brigade_cleanup(px->in);
-    if (px->in_error != APR_SUCCESS) {
-        return px->in_error;
-    }
-    while (!px->body_done && *len == 0) {
-        rv = read_some(px, px->in, want, APR_BLOCK_READ, len);
-        if (rv != APR_SUCCESS) {
-            apr_brigade_cleanup(px->in);
-            return rv;
-        }
-    }
-    if (px->more == NULL) {
-        px->more = apr_brigade_create(px->r->pool,
-                                      px->r->connection->bucket_alloc);
-    }
-    while (!px->body_done && *len > 0 && (apr_size_t)*len < want) {
-        rv = read_some(px, px->more, want - (apr_size_t)*len,
-                       APR_NONBLOCK_READ, &more);
-        if (rv != APR_SUCCESS && !APR_STATUS_IS_EAGAIN(rv)) {
-            px->in_error = rv;
-        }
-        if (rv != APR_SUCCESS || more == 0) {
-            apr_brigade_cleanup(px->more);
-            break;
-        }
-        APR_BRIGADE_CONCAT(px->in, px->more);
-        *len += more;
-    }
+    gw_conn_big_give(data);
     return APR_SUCCESS;
 }
 
-/* The frame header and px->in's bytes as iovecs: straight from the
- * buckets the client's bytes arrived in (no copy), or, if they are in more
- * pieces than iov holds, gathered in a buffer taken on first use. */
-static int body_iovec(gw_px_t *px, struct iovec *iov, int max, char *hdr,
-                      apr_size_t len)
+/* The big buffer for body bytes, kept until the request ends. */
+static char *body_buffer(gw_px_t *px)
 {
-    int n = max - 1;
-    apr_size_t got = 0;
-    int i;
+    if (px->early == NULL && (px->early = gw_conn_big_take()) != NULL) {
+        apr_pool_cleanup_register(px->r->pool, px->early, give_early,
+                                  apr_pool_cleanup_null);
+    }
+    return px->early;
+}
 
-    iov[0].iov_base = hdr;
-    iov[0].iov_len = GW_WIRE_HEADER_LEN;
-    if (len == 0) {
-        return 1;
+/* Appends one socket read of the client's body (up to want - *len bytes)
+ * to buf; *got is how many bytes came. Each is copied and freed at once,
+ * and no more than one is asked for (the core input filter, asked for
+ * more, keeps reading while bytes are there): every byte in transit at a
+ * time would stay in Apache's per-connection allocator after the request,
+ * which keeps what it frees (100 KiB uploads left 1-2 MB more in each
+ * child). */
+static apr_status_t read_into(gw_px_t *px, char *buf, apr_size_t want,
+                              apr_size_t *len, apr_read_type_e block,
+                              apr_off_t *got)
+{
+    apr_size_t n = want - *len;
+    apr_status_t rv = read_some(px, px->in, n < APR_BUCKET_BUFF_SIZE
+                                ? n : APR_BUCKET_BUFF_SIZE, block, got);
+
+    if (rv == APR_SUCCESS && *got > 0) {
+        apr_brigade_flatten(px->in, buf + *len, &n);
+        *len += n;
     }
-    if (apr_brigade_to_iovec(px->in, iov + 1, &n) == APR_SUCCESS) {
-        for (i = 1; i <= n; i++) {
-            got += iov[i].iov_len;
+    apr_brigade_cleanup(px->in);
+    return rv;
+}
+
+/* Up to want client body bytes, gathered at px->early (the daemon has
+ * taken the REQUEST, so the bytes sent with it are done with); *len is
+ * how many, 0 at the end of the body. Waits for the first bytes, then
+ * takes what else has already arrived, up to want: the core input filter
+ * hands out one socket read (about 8 KB) per call, and a BODY frame per
+ * call would cost the upload a round trip to the daemon per 8 KB instead
+ * of per 64 KiB. A failure met after some bytes were taken is kept for
+ * the next call, so those bytes still go out first. */
+static apr_status_t read_client(gw_px_t *px, apr_size_t want,
+                                apr_size_t *len)
+{
+    char *buf = body_buffer(px);
+    apr_status_t rv;
+    apr_off_t got;
+
+    *len = 0;
+    if (px->in_error != APR_SUCCESS) {
+        return px->in_error;
+    }
+    if (buf == NULL) {
+        return APR_ENOMEM;
+    }
+    while (!px->body_done && *len == 0) {
+        if ((rv = read_into(px, buf, want, len, APR_BLOCK_READ, &got))
+            != APR_SUCCESS) {
+            return rv;
         }
-        if (got == len) {
-            return n + 1;
+    }
+    while (!px->body_done && *len < want) {
+        rv = read_into(px, buf, want, len, APR_NONBLOCK_READ, &got);
+        if (rv != APR_SUCCESS && !APR_STATUS_IS_EAGAIN(rv)) {
+            px->in_error = rv;
+        }
+        if (rv != APR_SUCCESS || got == 0) {
+            break;
         }
     }
-    if (px->body == NULL) {
-        px->body = apr_palloc(px->r->pool, GW_PROXY_BODY_CHUNK);
-    }
-    apr_brigade_flatten(px->in, px->body, &len);
-    iov[1].iov_base = px->body;
-    iov[1].iov_len = len;
-    return 2;
+    return APR_SUCCESS;
 }
 
 /* READ: the app wants body bytes; the client is read only now, so a large
@@ -400,11 +341,11 @@ static int body_iovec(gw_px_t *px, struct iovec *iov, int max, char *hdr,
 static int on_read(gw_px_t *px, uint32_t want)
 {
     apr_size_t cap = want < GW_PROXY_BODY_CHUNK ? want : GW_PROXY_BODY_CHUNK;
-    struct iovec iov[GW_PROXY_BODY_IOV];
+    struct iovec iov[3];
     char hdr[GW_WIRE_HEADER_LEN], end[GW_WIRE_HEADER_LEN];
-    apr_off_t len = 0;
+    apr_size_t len = 0;
     apr_status_t rv, wv;
-    int type, n;
+    int type, n = 1;
 
     if (px->end_sent) {
         return OK; /* answered already */
@@ -418,8 +359,13 @@ static int on_read(gw_px_t *px, uint32_t want)
         len = 0;
         px->reusable = 0;
     }
-    gw_wire_encode_header(hdr, type, (size_t)len, NULL, NULL);
-    n = body_iovec(px, iov, GW_PROXY_BODY_IOV - 1, hdr, (apr_size_t)len);
+    gw_wire_encode_header(hdr, type, len, NULL, NULL);
+    iov[0].iov_base = hdr;
+    iov[0].iov_len = GW_WIRE_HEADER_LEN;
+    if (len > 0) {
+        iov[n].iov_base = px->early;
+        iov[n++].iov_len = len;
+    }
     if (type == GW_WIRE_T_BODY && px->body_done && px->in_error == 0) {
         gw_wire_encode_header(end, GW_WIRE_T_BODY_END, 0, NULL, NULL);
         iov[n].iov_base = end;
@@ -428,7 +374,6 @@ static int on_read(gw_px_t *px, uint32_t want)
     }
     px->end_sent = type == GW_WIRE_T_BODY_END;
     wv = gw_conn_writev(px->c, iov, n, px->timeout);
-    apr_brigade_cleanup(px->in);
     if (wv != APR_SUCCESS) {
         px->reusable = 0;
         return fail(px, HTTP_BAD_GATEWAY, "GW0415", "cannot send the "
@@ -705,7 +650,7 @@ static int connect_and_send(gw_px_t *px, apr_array_header_t *env,
 {
     apr_status_t rv;
 
-    px->c = pool_get(px->g);
+    px->c = gw_cpool_get(px->g);
     *fresh = px->c == NULL;
     if (px->c == NULL && (rv = dial(px->r, px->g, &px->c)) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, px->r, "GW0410: [%s] cannot "
@@ -746,12 +691,6 @@ static int has_body(request_rec *r)
 _Static_assert(GW_WIRE_BODY_WINDOW <= GW_CONN_BUF_BIG,
                "the body sent with a REQUEST fits in a big buffer");
 
-static apr_status_t give_early(void *data)
-{
-    gw_conn_big_give(data);
-    return APR_SUCCESS;
-}
-
 /* The body bytes that have already arrived, up to GW_WIRE_BODY_WINDOW,
  * go behind the REQUEST unasked (gw_wire.h, READ): a body that came with
  * its request costs no READ round trip, and a 100 KiB upload none at all.
@@ -765,28 +704,22 @@ static void read_early(gw_px_t *px, apr_array_header_t *env)
 {
     request_rec *r = px->r;
     apr_status_t rv;
-    apr_off_t more;
-    apr_size_t n;
+    apr_off_t got;
     gw_pair_t *p;
 
-    if (r->expecting_100 || !has_body(r)
-        || (px->early = gw_conn_big_take()) == NULL) {
+    if (r->expecting_100 || !has_body(r)) {
         return;
     }
-    px->more = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    if ((px->early = gw_conn_big_take()) == NULL) {
+        return;
+    }
     while (!px->body_done && px->early_len < GW_WIRE_BODY_WINDOW) {
-        rv = read_some(px, px->more, GW_WIRE_BODY_WINDOW - px->early_len,
-                       APR_NONBLOCK_READ, &more);
+        rv = read_into(px, px->early, GW_WIRE_BODY_WINDOW, &px->early_len,
+                       APR_NONBLOCK_READ, &got);
         if (rv != APR_SUCCESS && !APR_STATUS_IS_EAGAIN(rv)) {
             px->in_error = rv; /* the first READ answers ABORT */
         }
-        n = GW_WIRE_BODY_WINDOW - px->early_len;
-        if (rv == APR_SUCCESS && more > 0) {
-            apr_brigade_flatten(px->more, px->early + px->early_len, &n);
-            px->early_len += n;
-        }
-        apr_brigade_cleanup(px->more);
-        if (rv != APR_SUCCESS || more == 0) {
+        if (rv != APR_SUCCESS || got == 0) {
             break;
         }
     }
@@ -844,7 +777,7 @@ int gw_proxy_handle(request_rec *r, gw_group_t *g, apr_array_header_t *env,
         return HTTP_SERVICE_UNAVAILABLE;
     }
     if (px.reusable) {
-        pool_put(g, px.c);
+        gw_cpool_put(g, px.c);
     }
     else {
         gw_conn_destroy(px.c);

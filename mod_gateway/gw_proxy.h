@@ -8,9 +8,6 @@
 #include "gw_config.h"
 #include "gw_group.h"
 
-/* child_init: the per-child connection pools. */
-void gw_proxy_child_init(apr_pool_t *pchild, server_rec *s);
-
 /* Runs r in group g. Returns OK or an HTTP status for Apache's error
  * page. */
 int gw_proxy_handle(request_rec *r, gw_group_t *g, apr_array_header_t *env,

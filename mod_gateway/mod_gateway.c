@@ -11,7 +11,7 @@
 #include "gw_log.h"
 #include "gw_group.h"
 #include "gw_pm.h"
-#include "gw_proxy.h"
+#include "gw_cpool.h"
 #include "mpm_common.h"
 
 #include <pthread.h>
@@ -92,7 +92,7 @@ static void gw_child_init(apr_pool_t *pchild, server_rec *s)
     sigset_t old;
 
     gw_pm_child_init();
-    gw_proxy_child_init(pchild, s);
+    gw_cpool_child_init(pchild, s);
     if (gw_pyapi != NULL) {
         hold_stop_signals(&old);
         gw_pyapi->embed_child_init(pchild, s);
