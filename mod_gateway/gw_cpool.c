@@ -12,10 +12,13 @@
 
 #include "apr_thread_cond.h"
 #include "apr_thread_mutex.h"
+#include "apr_portable.h"
 #include "apr_thread_proc.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <time.h>
 
 typedef struct {
     apr_thread_mutex_t *lock;
@@ -124,15 +127,24 @@ static void *APR_THREAD_FUNC trim_main(apr_thread_t *t, void *data)
     return NULL;
 }
 
+/* The wait is bounded: prefork destroys pchild from its stop signal's
+ * handler, which may have interrupted the main thread holding a pool's
+ * lock that the trimmer is waiting for. The trimmer then never runs again
+ * (the process exits), and the child must not hang on it. */
 static apr_status_t trimmer_stop(void *data)
 {
-    apr_status_t rv;
+    apr_os_thread_t *tid = NULL;
+    struct timespec until;
 
     apr_thread_mutex_lock(trimmer.lock);
     trimmer.stop = 1;
     apr_thread_cond_signal(trimmer.wake);
     apr_thread_mutex_unlock(trimmer.lock);
-    apr_thread_join(&rv, trimmer.thread);
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 1;
+    if (apr_os_thread_get(&tid, trimmer.thread) == APR_SUCCESS && tid) {
+        pthread_timedjoin_np(*tid, NULL, &until);
+    }
     return APR_SUCCESS;
 }
 
