@@ -28,6 +28,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -744,6 +745,24 @@ static void preload(void)
     }
 }
 
+/* malloc in a daemon process. By default glibc gives the top of a heap
+ * back (madvise) as soon as 128 KiB of it is free, and a request body read
+ * in 64 KiB pieces frees that much per request: each upload then paid a
+ * madvise and, on the next one, a page fault for every 4 KiB it touched
+ * again. The heaps may now keep up to GW_DAEMON_TRIM_KEEP free, and the
+ * periodic malloc_trim (gw_adapter.c, every 500 requests) gives back what
+ * a burst left. Setting a threshold turns glibc's dynamic thresholds off,
+ * so the mmap threshold is set as well: blocks of GW_DAEMON_MMAP_FROM or
+ * more are mapped on their own and unmapped when freed. */
+#define GW_DAEMON_TRIM_KEEP (1024 * 1024)
+#define GW_DAEMON_MMAP_FROM (1024 * 1024)
+
+static void tune_malloc(void)
+{
+    mallopt(M_MMAP_THRESHOLD, GW_DAEMON_MMAP_FROM);
+    mallopt(M_TRIM_THRESHOLD, GW_DAEMON_TRIM_KEEP);
+}
+
 static int start_python(void)
 {
     gw_python_config_t cfg;
@@ -766,6 +785,7 @@ static int start_python(void)
     cfg.log = daemon_log;
     cfg.log_level = ap_get_server_module_loglevel(d.server,
                                                   APLOG_MODULE_INDEX);
+    tune_malloc();
     if (gw_pyapi->python_init(d.pool, &cfg) != APR_SUCCESS) {
         return -1;
     }
