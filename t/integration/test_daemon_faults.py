@@ -119,8 +119,8 @@ def is_dead(pid):
     try:
         return info[0] == "Z" and not os.listdir("/proc/%d/fd" % pid) \
             and len(os.listdir("/proc/%d/task" % pid)) <= 1
-    except FileNotFoundError:
-        return True
+    except (FileNotFoundError, ProcessLookupError):
+        return True     # reaped between the reads (ESRCH from /proc)
     except PermissionError:
         return False
 
